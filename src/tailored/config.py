@@ -1,0 +1,34 @@
+"""One typed settings object, built once at start-up and passed down."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Tailored's settings; each can be set as ``TAILORED_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILORED_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///tailored.db",
+        description="SQLAlchemy URL of the store: sqlite:///PATH or postgresql://...",
+    )
+    ingest_chunk_size: int = Field(
+        default=2000, ge=1, le=100_000,
+        description="Events validated, stitched and committed together in one transaction.",
+    )
+    max_future_seconds: int = Field(
+        default=86_400, ge=0,
+        description="How far past the server clock an event's timestamp may lie before it is "
+        "rejected (Segment allows a day).",
+    )
+    max_event_bytes: int = Field(
+        default=32 * 1024, description="Largest accepted event, as Segment's HTTP API."
+    )
+    max_batch_bytes: int = Field(
+        default=500 * 1024, description="Largest accepted batch request, as Segment's HTTP API."
+    )

@@ -1,0 +1,63 @@
+"""Tailored's errors: one root class, each error carrying its HTTP status.
+
+Hierarchy::
+
+    TailoredError                      (500)
+    ├── InvalidInput(ValueError)       (400)  input that cannot be accepted
+    │   └── PayloadTooLarge            (413)  over Segment's size limits
+    ├── NotFound(LookupError)          (404)  no such profile, identity or item
+    ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
+    │   └── Forbidden                  (403)  a key without the scope needed
+    └── StoreUnavailable(ConnectionError) (503) the database cannot be reached or opened
+
+The API turns these into responses in one handler and the CLI into one-line messages, so
+code below them raises domain errors, never HTTP or CLI ones.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "StoreUnavailable",
+    "TailoredError",
+    "Unauthorized",
+]
+
+
+class TailoredError(Exception):
+    """Root of every error Tailored raises on purpose."""
+
+    status: int = 500
+
+
+class InvalidInput(TailoredError, ValueError):
+    """Input that cannot be accepted; ``field`` names the part that is wrong."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PayloadTooLarge(InvalidInput):
+    status = 413
+
+
+class NotFound(TailoredError, LookupError):
+    status = 404
+
+
+class Unauthorized(TailoredError, PermissionError):
+    status = 401
+
+
+class Forbidden(Unauthorized):
+    status = 403
+
+
+class StoreUnavailable(TailoredError, ConnectionError):
+    status = 503

@@ -1,0 +1,58 @@
+"""Which platform an event came from, derived from its Segment context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PLATFORMS", "derive_platform"]
+
+PLATFORMS = ("web", "ios", "android", "tv", "server", "unknown")
+
+_TV_WORDS = ("tv", "tvos", "roku", "tizen", "webos", "firetv", "fire tv", "smarttv", "vidaa")
+_SERVER_LIBRARIES = (
+    "analytics-python", "analytics-node", "analytics-ruby", "analytics-java", "analytics-go",
+    "analytics-php", "analytics.net", "analytics-dotnet", "tailored-import", "http",
+)
+
+
+def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
+    """One of web, ios, android, tv, server or unknown.
+
+    The device says most (a TV is a TV whatever OS it runs), then the OS, then the library
+    that sent the event, then the user agent; a page call without any of these is the web.
+    """
+    ctx = context or {}
+    device = ctx.get("device") if isinstance(ctx.get("device"), dict) else {}
+    os_ = ctx.get("os") if isinstance(ctx.get("os"), dict) else {}
+    library = ctx.get("library") if isinstance(ctx.get("library"), dict) else {}
+    explicit = str(ctx.get("platform") or "").lower()
+    if explicit in PLATFORMS:
+        return explicit
+    device_type = str(device.get("type") or "").lower()
+    os_name = str(os_.get("name") or "").lower()
+    if any(w in device_type for w in _TV_WORDS) or any(w in os_name for w in _TV_WORDS):
+        return "tv"
+    for name in ("ios", "android"):
+        if device_type == name or os_name.startswith(name) or os_name in ("iphone os", "ipados"):
+            return "ios" if os_name in ("iphone os", "ipados") else name
+    lib = str(library.get("name") or "").lower()
+    if lib in ("analytics.js", "analytics-next") or lib.startswith("@segment/analytics"):
+        return "web"
+    if lib.startswith("analytics-ios") or lib.startswith("analytics-swift"):
+        return "ios"
+    if lib.startswith("analytics-android") or lib.startswith("analytics-kotlin"):
+        return "android"
+    if lib.startswith(_SERVER_LIBRARIES):
+        return "server"
+    agent = str(ctx.get("userAgent") or "").lower()
+    if agent:
+        if any(w in agent for w in ("smart-tv", "smarttv", "appletv", "googletv", "tizen", "web0s")):
+            return "tv"
+        if "iphone" in agent or "ipad" in agent:
+            return "ios"
+        if "android" in agent:
+            return "android"
+        return "web"
+    if event_type == "page" or isinstance(ctx.get("page"), dict):
+        return "web"
+    return "unknown"

@@ -1,0 +1,16 @@
+"""Ingestion: every source's records validated, de-duplicated, stitched and written."""
+
+from tailored.ingest.pipeline import IngestReport, Ingestor, Rejection
+from tailored.ingest.sources.jsonl import open_text, read_jsonl
+from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
+
+__all__ = [
+    "IngestReport",
+    "Ingestor",
+    "Rejection",
+    "SourceError",
+    "SourceRecord",
+    "open_text",
+    "read_jsonl",
+    "stable_message_id",
+]

@@ -1,0 +1,223 @@
+"""The one ingestion path: validate, de-duplicate, stitch, write — for every source.
+
+Records arrive from the HTTP API, JSONL files, importers and the Python API alike. They are
+handled in chunks; each chunk commits in one transaction, so an event, its identity links
+and its profile update are written together or not at all. With ``strict`` the whole run is
+one transaction, rolled back at the end if any record was rejected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from tailored.catalog import Edge, Item
+from tailored.config import Settings
+from tailored.errors import InvalidInput
+from tailored.events import ValidEvent, validate_event
+from tailored.identity import event_nodes
+from tailored.ingest.sources.records import SourceError, SourceRecord
+from tailored.store import Store
+from tailored.store.writes import (
+    apply_graph,
+    count_duplicates,
+    existing_message_ids,
+    insert_events,
+    load_graph,
+)
+
+__all__ = ["IngestReport", "Ingestor", "Rejection"]
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that was not written: where it was, which field, and why."""
+
+    index: int
+    field: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    items: int = 0
+    edges: int = 0
+    profiles_created: int = 0
+    merges: int = 0
+    relinks: int = 0
+    rolled_back: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted, "duplicates": self.duplicates,
+            "rejected": [r.to_dict() for r in self.rejected], "items": self.items,
+            "edges": self.edges, "profiles_created": self.profiles_created,
+            "merges": self.merges, "relinks": self.relinks, "rolled_back": self.rolled_back,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class _Abort(Exception):
+    """Rolls back a strict run's transaction."""
+
+
+def _pydantic_rejection(index: int, exc: ValidationError) -> Rejection:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(record)"
+    return Rejection(index, where, f"{where}: {err['msg']}")
+
+
+class Ingestor:
+    """Writes records into a store through validation, de-duplication and stitching."""
+
+    def __init__(
+        self, store: Store, *, chunk_size: int = 2000,
+        max_future: timedelta = timedelta(days=1), clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.chunk_size = chunk_size
+        self.max_future = max_future
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings) -> Ingestor:
+        return cls(store, chunk_size=settings.ingest_chunk_size,
+                   max_future=timedelta(seconds=settings.max_future_seconds))
+
+    def ingest_events(
+        self, raws: Iterable[Any], *, start_index: int = 0, strict: bool = False,
+        received_at: datetime | None = None,
+    ) -> IngestReport:
+        """Ingest raw Segment events (dicts); rejections are indexed from ``start_index``."""
+        return self.ingest(
+            (SourceRecord("event", raw, i) for i, raw in enumerate(raws, start=start_index)),
+            strict=strict, received_at=received_at,
+        )
+
+    def ingest(
+        self, records: Iterable[SourceRecord | SourceError], *, strict: bool = False,
+        received_at: datetime | None = None, on_progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest records from any source; see the module docstring for transactions."""
+        started = time.perf_counter()
+        report = IngestReport()
+        events: list[ValidEvent] = []
+        items: list[Item] = []
+        edges: list[Edge] = []
+        seen = 0
+
+        def flush(conn: sa.Connection | None) -> None:
+            if not (events or items or edges):
+                return
+            if conn is None:
+                with self.store.transaction() as c:
+                    self._write(c, events, items, edges, report)
+            else:
+                self._write(conn, events, items, edges, report)
+            if on_progress:
+                on_progress(seen)
+            events.clear()
+            items.clear()
+            edges.clear()
+
+        def run(conn: sa.Connection | None) -> None:
+            nonlocal seen
+            for rec in records:
+                seen += 1
+                if isinstance(rec, SourceError):
+                    report.rejected.append(Rejection(rec.line, rec.field, rec.reason))
+                    continue
+                now = received_at or self.clock()
+                try:
+                    if rec.kind == "event":
+                        events.append(validate_event(rec.data, received_at=now,
+                                                     max_future=self.max_future))
+                    elif rec.kind == "item":
+                        items.append(Item.model_validate(rec.data))
+                    else:
+                        edges.append(Edge.model_validate(rec.data))
+                except InvalidInput as exc:
+                    report.rejected.append(Rejection(rec.line, exc.field or "(event)", str(exc)))
+                    continue
+                except ValidationError as exc:
+                    report.rejected.append(_pydantic_rejection(rec.line, exc))
+                    continue
+                if strict and report.rejected:
+                    # Nothing will be written: keep validating only, to report every problem.
+                    events.clear()
+                    items.clear()
+                    edges.clear()
+                elif max(len(events), len(items), len(edges)) >= self.chunk_size:
+                    flush(conn)
+            if not (strict and report.rejected):
+                flush(conn)
+
+        if strict:
+            try:
+                with self.store.transaction() as conn:
+                    run(conn)
+                    if report.rejected:
+                        raise _Abort
+            except _Abort:
+                report.rolled_back = True
+                report.accepted = report.duplicates = report.items = report.edges = 0
+                report.profiles_created = report.merges = report.relinks = 0
+        else:
+            run(None)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write(self, conn: sa.Connection, events: list[ValidEvent], items: list[Item],
+               edges: list[Edge], report: IngestReport) -> None:
+        # Items first: an event may name an item its own chunk introduces.
+        if items:
+            report.items += self.store.upsert_items(items, conn)
+        if edges:
+            report.edges += self.store.upsert_edges(edges, conn)
+        if not events:
+            return
+        now = self.clock()
+        existing = existing_message_ids(conn, [v.message_id for v in events])
+        fresh: list[ValidEvent] = []
+        dups: list[str] = []
+        taken: set[str] = set()
+        for v in events:
+            if v.message_id in existing or v.message_id in taken:
+                dups.append(v.message_id)
+            else:
+                taken.add(v.message_id)
+                fresh.append(v)
+        personal = self.store.personal
+        graph = load_graph(conn, {n for v in fresh for n in event_nodes(v)}, personal, now)
+        known = set(graph.profiles)
+        assigned = [graph.resolve(v) for v in fresh]
+        apply_graph(conn, graph, personal, now)
+        insert_events(conn, [(v, graph.canonical(p)) for v, p in zip(fresh, assigned,
+                                                                      strict=True)], personal)
+        if dups:
+            count_duplicates(conn, dups, now)
+        report.accepted += len(fresh)
+        report.duplicates += len(dups)
+        report.profiles_created += sum(
+            1 for pid, p in graph.profiles.items() if pid not in known and p.merged_into is None)
+        report.merges += sum(1 for m in graph.merges if m.kind == "merge")
+        report.relinks += sum(1 for m in graph.merges if m.kind == "relink")

@@ -1,0 +1,54 @@
+"""What every data source yields: records to write and rows it had to reject.
+
+A source is an iterator of :class:`SourceRecord` and :class:`SourceError`. Sources only
+read and translate; validation, de-duplication, identity stitching and writing happen in
+one place, the ingest pipeline, whatever the source.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["RecordKind", "SourceError", "SourceRecord", "stable_message_id"]
+
+RecordKind = Literal["event", "item", "edge"]
+
+# A fixed namespace, so the same source row gets the same messageId on every machine and
+# importing a file twice adds nothing.
+_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4c55-9b7e-5b0b8f8f2a10")
+
+
+def stable_message_id(*parts: object) -> str:
+    """A deterministic messageId for a source row, from the parts that identify it."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One thing to write.
+
+    ``kind`` says what ``data`` holds:
+
+    - ``"event"``: a Segment event as a dict (``type``, ``messageId``, ``userId`` or
+      ``anonymousId``, ``timestamp`` as ``datetime`` or ISO-8601 text, ``properties``,
+      ``traits``, ``context``...).
+    - ``"item"``: a catalog item as a dict with the fields of ``tailored.catalog.Item``.
+    - ``"edge"``: a social edge as a dict with the fields of ``tailored.catalog.Edge``.
+
+    ``line`` is the 1-based line or row number in the source, for error reports.
+    """
+
+    kind: RecordKind
+    data: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    """A source row that could not be read, named by line, field and reason."""
+
+    line: int
+    field: str
+    reason: str

@@ -1,0 +1,154 @@
+"""The operational schema (SQLAlchemy 2 Core). Alembic migrations create exactly this."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tailored.store.types import JSONDoc, UTCDateTime
+
+__all__ = [
+    "api_keys",
+    "duplicates",
+    "edges",
+    "events",
+    "identities",
+    "items",
+    "merges",
+    "metadata",
+    "profiles",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(36)
+EXTERNAL_ID = sa.String(512)
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid needs INTEGER
+
+# One row per person. A profile merged into another keeps its row, pointing at the survivor,
+# so an old profile id still finds the person.
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("profile_id", ID, primary_key=True),
+    # The first user id the profile was identified by; NULL while the person is anonymous.
+    sa.Column("user_id", EXTERNAL_ID, nullable=True),
+    sa.Column("merged_into", ID, nullable=True, index=True),
+    sa.Column("traits", JSONDoc, nullable=False),
+    # Event time each trait was last set, for last-write-wins by event time.
+    sa.Column("trait_times", JSONDoc, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=True),
+    sa.Column("last_seen", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The identity graph's nodes: each points at the canonical profile it belongs to now.
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("value", EXTERNAL_ID, primary_key=True),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    # Event time of the latest event that linked this node to its profile.
+    sa.Column("linked_at", UTCDateTime, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(256), nullable=False, unique=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(256), nullable=True),
+    sa.Column("name", sa.String(256), nullable=True),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("user_id", EXTERNAL_ID, nullable=True),
+    sa.Column("anonymous_id", EXTERNAL_ID, nullable=True),
+    sa.Column("device_id", EXTERNAL_ID, nullable=True),
+    sa.Column("previous_id", EXTERNAL_ID, nullable=True),
+    sa.Column("group_id", EXTERNAL_ID, nullable=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False, index=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("original_timestamp", UTCDateTime, nullable=True),
+    sa.Column("context", JSONDoc, nullable=False),
+    sa.Column("properties", JSONDoc, nullable=False),
+    sa.Column("traits", JSONDoc, nullable=False),
+    sa.Column("integrations", JSONDoc, nullable=False),
+    # Top-level fields outside the spec, kept as they came.
+    sa.Column("extra", JSONDoc, nullable=False),
+)
+
+# Every duplicate delivery, counted: acknowledged, never stored twice, never hidden.
+duplicates = sa.Table(
+    "duplicates",
+    metadata,
+    sa.Column("message_id", sa.String(256), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+)
+
+# Why profiles were merged (kind "merge") and why a shared device or anonymous id moved to
+# another person (kind "relink"): who, when, which event.
+merges = sa.Table(
+    "merges",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("from_profile", ID, nullable=False, index=True),
+    sa.Column("into_profile", ID, nullable=False, index=True),
+    sa.Column("identity_kind", sa.String(16), nullable=False),
+    sa.Column("identity_value", EXTERNAL_ID, nullable=False),
+    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("message_id", sa.String(256), nullable=False),
+    sa.Column("event_time", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("item_id", sa.String(256), primary_key=True),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("category", JSONDoc, nullable=False),
+    sa.Column("brand", sa.String(256), nullable=True),
+    sa.Column("price", sa.Float, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Column("tags", JSONDoc, nullable=False),
+    sa.Column("attributes", JSONDoc, nullable=False),
+    sa.Column("image_url", sa.Text, nullable=True),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+edges = sa.Table(
+    "edges",
+    metadata,
+    sa.Column("src", EXTERNAL_ID, primary_key=True),
+    sa.Column("dst", EXTERNAL_ID, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    # Only a hash is kept: a leaked database does not leak working keys.
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(256), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
