@@ -4,6 +4,7 @@ Hierarchy::
 
     TailoredError                      (500)
     ├── InvalidInput(ValueError)       (400)  input that cannot be accepted
+    │   ├── NothingAccepted            (400)  a batch none of whose events was valid
     │   └── PayloadTooLarge            (413)  over Segment's size limits
     ├── NotFound(LookupError)          (404)  no such profile, identity or item
     ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
@@ -20,6 +21,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "NothingAccepted",
     "PayloadTooLarge",
     "StoreUnavailable",
     "TailoredError",
@@ -41,6 +43,14 @@ class InvalidInput(TailoredError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class NothingAccepted(InvalidInput):
+    """No event of a request was valid; ``rejected`` says why, event by event."""
+
+    def __init__(self, message: str, rejected: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.rejected = rejected
 
 
 class PayloadTooLarge(InvalidInput):

@@ -1,0 +1,5 @@
+"""Tailored: a self-hosted personalised-marketing engine."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

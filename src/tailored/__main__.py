@@ -1,0 +1,3 @@
+from tailored.cli.app import main
+
+main()

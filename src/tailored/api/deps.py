@@ -1,0 +1,83 @@
+"""Dependencies shared by the routes: settings, the store, and key checks."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from tailored.config import Settings
+from tailored.errors import Forbidden, Unauthorized
+from tailored.ingest import Ingestor
+from tailored.store import Scope, Store
+
+__all__ = [
+    "IngestorDep",
+    "SettingsDep",
+    "StoreDep",
+    "authorize",
+    "key_from_header",
+    "require",
+]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_ingestor(request: Request) -> Ingestor:
+    return request.app.state.ingestor  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+
+# Which scopes a key of each scope may act in.
+_GRANTS: dict[str, set[str]] = {
+    "ingest": {"ingest"},
+    "read": {"read"},
+    "admin": {"ingest", "read", "admin"},
+}
+
+
+def key_from_header(authorization: str | None) -> str | None:
+    """The key from ``Basic base64(key:)`` (as the Segment SDKs send it) or ``Bearer key``."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise Unauthorized("the Authorization header is not valid Basic auth") from None
+        return decoded.partition(":")[0] or None
+    raise Unauthorized(f"unsupported Authorization scheme {scheme!r}: use Basic or Bearer")
+
+
+async def authorize(store: Store, key: str | None, scope: Scope) -> None:
+    if not key:
+        raise Unauthorized("a key is needed: send it as the Basic auth user (the write key), "
+                           "as a Bearer token, or as writeKey in the body")
+    granted = await run_in_threadpool(store.key_scope, key)
+    if granted is None:
+        raise Unauthorized("unknown or revoked key")
+    if scope not in _GRANTS[granted]:
+        raise Forbidden(f"a {granted!r} key cannot do this: it needs scope {scope!r}")
+
+
+def require(scope: Scope) -> object:
+    """A dependency that lets only keys with ``scope`` through."""
+
+    async def check(request: Request, store: StoreDep) -> None:
+        await authorize(store, key_from_header(request.headers.get("authorization")), scope)
+
+    return Depends(check)

@@ -1,0 +1,124 @@
+"""The Segment HTTP tracking API: /v1/track, identify, page, screen, alias, group, batch.
+
+Speaks what the official SDKs send: the write key as the Basic auth user (or ``writeKey``
+in the body), JSON optionally gzip-compressed, a batch's ``sentAt`` and ``context`` applying
+to its events. Limits as Segment's: 32 KB an event, 500 KB a request.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from tailored.api.deps import IngestorDep, SettingsDep, StoreDep, authorize, key_from_header
+from tailored.api.schemas import IngestResult
+from tailored.config import Settings
+from tailored.errors import InvalidInput, NothingAccepted, PayloadTooLarge
+from tailored.ingest import IngestReport, Rejection
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["segment"])
+
+_CALLS = ("track", "identify", "page", "screen", "alias", "group")
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    body = await request.body()
+    encoding = request.headers.get("content-encoding", "").lower()
+    if encoding == "gzip":
+        try:
+            # Read one byte past the limit so a compressed bomb is stopped early.
+            body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise InvalidInput(f"body: not valid gzip ({exc})", field="body") from None
+    elif encoding not in ("", "identity"):
+        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported", field="body")
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"body: the request is over the {limit // 1024} KB limit", field="body")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body: malformed JSON ({exc})", field="body") from None
+
+
+def _size_rejections(events: list[Any], settings: Settings) -> dict[int, Rejection]:
+    out = {}
+    for i, ev in enumerate(events):
+        size = len(orjson.dumps(ev))
+        if size > settings.max_event_bytes:
+            out[i] = Rejection(i, "(event)", f"the event is {size:,} bytes, over the "
+                               f"{settings.max_event_bytes // 1024} KB limit")
+    return out
+
+
+async def _ingest(
+    request: Request, events: list[Any], body: dict[str, Any], store: Any, ingestor: Any,
+    settings: Settings,
+) -> IngestResult:
+    key = key_from_header(request.headers.get("authorization")) or body.get("writeKey")
+    await authorize(store, key if isinstance(key, str) else None, "ingest")
+    too_big = _size_rejections(events, settings)
+    keep = [ev for i, ev in enumerate(events) if i not in too_big]
+    positions = [i for i in range(len(events)) if i not in too_big]
+    report: IngestReport = await run_in_threadpool(
+        ingestor.ingest_events, keep, received_at=datetime.now(UTC))
+    # Rejections are reported by position in the request, whatever was set aside first.
+    rejected = sorted([*too_big.values(), *(
+        Rejection(positions[r.index], r.field, r.reason) for r in report.rejected)],
+        key=lambda r: r.index)
+    if events and report.accepted == 0 and report.duplicates == 0:
+        detail = [r.to_dict() for r in rejected]
+        if len(too_big) == len(events):
+            raise PayloadTooLarge("every event is over the size limit", field="(event)")
+        raise NothingAccepted("no event in the request was valid", detail)
+    return IngestResult(accepted=report.accepted, duplicates=report.duplicates,
+                        rejected=[r.to_dict() for r in rejected])  # type: ignore[misc]
+
+
+@router.post("/batch", response_model=IngestResult, summary="Send many events at once")
+async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
+                settings: SettingsDep) -> IngestResult:
+    body = await _read_json(request, settings.max_batch_bytes)
+    if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+        raise InvalidInput("batch: the body must be an object with a list under 'batch'",
+                           field="batch")
+    if not body["batch"]:
+        raise InvalidInput("batch: the list is empty", field="batch")
+    shared_context = body.get("context") if isinstance(body.get("context"), dict) else {}
+    events = []
+    for ev in body["batch"]:
+        if isinstance(ev, dict):
+            ev = dict(ev)
+            if "sentAt" in body and "sentAt" not in ev:
+                ev["sentAt"] = body["sentAt"]
+            if shared_context:
+                ev["context"] = {**shared_context, **(ev.get("context") or {})}
+        events.append(ev)
+    return await _ingest(request, events, body, store, ingestor, settings)
+
+
+def _single(call: str) -> Any:
+    async def endpoint(request: Request, store: StoreDep, ingestor: IngestorDep,
+                       settings: SettingsDep) -> IngestResult:
+        body = await _read_json(request, settings.max_event_bytes)
+        if not isinstance(body, dict):
+            raise InvalidInput("body: an event must be a JSON object", field="body")
+        if body.setdefault("type", call) != call:
+            raise InvalidInput(f"type: {body['type']!r} sent to /v1/{call}", field="type")
+        return await _ingest(request, [body], body, store, ingestor, settings)
+
+    endpoint.__name__ = call
+    return endpoint
+
+
+for _call in _CALLS:
+    router.post(f"/{_call}", response_model=IngestResult, summary=f"Send one {_call} call")(
+        _single(_call))

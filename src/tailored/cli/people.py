@@ -1,0 +1,127 @@
+"""``tailored stats``, ``profile``, ``profiles`` and ``erase``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tailored.cli.state import emit, state_of
+
+__all__ = ["register"]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+
+
+def render_stats(console: Console, data: dict[str, Any]) -> None:
+    table = Table(title="Tailored store", show_header=False)
+    for key in ("events", "duplicates", "profiles", "identified_profiles", "identities",
+                "merges", "relinks", "items", "edges"):
+        table.add_row(key.replace("_", " "), f"{data[key]:,}")
+    console.print(table)
+    for title, key in (("events by type", "events_by_type"),
+                       ("events by platform", "events_by_platform")):
+        t = Table(title=title)
+        t.add_column("name")
+        t.add_column("events", justify="right")
+        for name, n in sorted(data[key].items(), key=lambda kv: -kv[1]):
+            t.add_row(str(name), f"{n:,}")
+        console.print(t)
+
+
+def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Counts of events (by type and platform), duplicates, profiles, identities, merges,
+    items and edges."""
+    data = state_of(ctx).store.stats()
+    emit(ctx, as_json, data, lambda c: render_stats(c, data))
+
+
+def profile(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(
+        help="Any identity of the person: user id, anonymous id, device id, e-mail, or the "
+        "profile id.")],
+    merges: Annotated[bool, typer.Option(
+        "--merges", help="Also list the merges and relinks that shaped this profile.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One person: identities, devices, platforms, traits and event count."""
+    store = state_of(ctx).store
+    data = store.profile(person)
+    if merges:
+        data["merges"] = store.merge_history(person)
+
+    def render(console: Console) -> None:
+        console.print(f"[bold]profile {data['profile_id']}[/] — {data['event_count']:,} events, "
+                      f"platforms: {', '.join(data['platforms']) or '-'}")
+        t = Table(title="identities")
+        t.add_column("kind")
+        t.add_column("value")
+        for i in data["identities"]:
+            t.add_row(i["kind"], i["value"])
+        console.print(t)
+        if data["devices"]:
+            d = Table(title="devices")
+            for col in ("device", "platform", "events", "last seen"):
+                d.add_column(col)
+            for dev in data["devices"]:
+                d.add_row(dev["device_id"], dev["platform"], str(dev["events"]), dev["last_seen"])
+            console.print(d)
+        if data["traits"]:
+            tr = Table(title="traits")
+            tr.add_column("trait")
+            tr.add_column("value")
+            for k, v in sorted(data["traits"].items()):
+                tr.add_row(k, str(v))
+            console.print(tr)
+        for m in data.get("merges", []):
+            console.print(f"{m['event_time']} {m['kind']} {m['from_profile']} → "
+                          f"{m['into_profile']} via {m['identity']['kind']} "
+                          f"{m['identity']['value']} ({m['cause']} {m['message_id']})")
+
+    emit(ctx, as_json, data, render)
+
+
+def profiles(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many profiles.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """The busiest profiles first."""
+    rows = state_of(ctx).store.profiles(limit)
+
+    def render(console: Console) -> None:
+        t = Table(title=f"busiest {len(rows)} profiles")
+        for col in ("profile", "user id", "identities", "events"):
+            t.add_column(col)
+        for p in rows:
+            t.add_row(p["profile_id"], p["user_id"] or "(anonymous)",
+                      str(len(p["identities"])), f"{p['event_count']:,}")
+        console.print(t)
+
+    emit(ctx, as_json, {"profiles": rows}, render)
+
+
+def erase(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Any identity of the person, or the profile id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase one person completely (events, identities, profile, merges, social edges)."""
+    store = state_of(ctx).store
+    pid = store.find_profile(person)
+    if not yes and not typer.confirm(f"Erase profile {pid} and all its history?"):
+        raise typer.Exit(1)
+    deleted = store.erase_person(pid)
+    data = {"profile_id": pid, "deleted": deleted}
+    emit(ctx, as_json, data, lambda c: c.print(f"erased {pid}: {deleted}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(stats)
+    app.command()(profile)
+    app.command()(profiles)
+    app.command()(erase)

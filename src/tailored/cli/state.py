@@ -1,0 +1,75 @@
+"""What every command shares: settings, the store, and how results are printed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from tailored.config import Settings
+from tailored.store import Store
+
+__all__ = ["AppState", "emit", "progress", "state_of"]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    console: Console = field(default_factory=lambda: Console(stderr=False))
+    err: Console = field(default_factory=lambda: Console(stderr=True))
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store, opened (and migrated) on first use."""
+        if self._store is None:
+            self._store = Store.open(self.settings.database_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppState)
+    return obj
+
+
+def emit(ctx: typer.Context, as_json: bool, data: Any, render: Callable[[Console], None]) -> None:
+    """Print a result: JSON alone on stdout with ``--json``, else a readable view."""
+    if as_json:
+        sys.stdout.write(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    else:
+        render(state_of(ctx).console)
+
+
+@contextmanager
+def progress(ctx: typer.Context, description: str, total: float | None = None
+             ) -> Iterator[Callable[[float], None]]:
+    """A Rich progress bar on stderr; yields a function that sets how far the job is."""
+    err = state_of(ctx).err
+    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}")]
+    columns += [BarColumn(), MofNCompleteColumn()] if total else [
+        TextColumn("{task.completed:,.0f}")]
+    columns.append(TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)
