@@ -8,6 +8,7 @@ app, device and OS; TV apps send a device of type "tv".
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -59,11 +60,16 @@ def _last_sunday(year: int, month: int) -> datetime:
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
+@functools.cache
+def _summer_time(year: int) -> tuple[datetime, datetime]:
+    # EU summer time: last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC.
+    hour = timedelta(hours=1)
+    return _last_sunday(year, 3) + hour, _last_sunday(year, 10) + hour
+
+
 def utc_offset(t: datetime, winter: int) -> int:
     """Hours ahead of UTC at ``t`` for a European zone ``winter`` hours ahead in winter."""
-    # EU summer time: last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC.
-    begin = _last_sunday(t.year, 3) + timedelta(hours=1)
-    end = _last_sunday(t.year, 10) + timedelta(hours=1)
+    begin, end = _summer_time(t.year)
     return winter + (1 if begin <= t < end else 0)
 
 

@@ -29,7 +29,7 @@ from tailored.demo.vocab import (
     TVS,
 )
 
-__all__ = ["Device", "Person", "make_edges", "make_people", "new_anonymous_id"]
+__all__ = ["Device", "Person", "make_edges", "make_people", "new_anonymous_id", "random_ip"]
 
 _TOPS = ("Electronics", "Home & Kitchen", "Sports & Outdoors", "Fashion", "Books")
 _INCOME = ("<20k", "20-40k", "40-70k", "70-100k", "100k+")
@@ -42,7 +42,7 @@ _AGE = {"tech-enthusiast": (32, 9), "home-cook": (45, 12), "outdoor": (38, 11),
 _FEMALE_SHARE = {"tech-enthusiast": 0.35, "home-cook": 0.6, "outdoor": 0.45, "fashion": 0.75,
                  "bookworm": 0.6, "bargain-hunter": 0.5}
 # Sessions a day by activity level (the mean of a log-normal spread per person).
-_ACTIVITY = (("heavy", 0.1, 0.75), ("regular", 0.3, 0.22), ("light", 0.6, 0.06))
+_ACTIVITY = (("heavy", 0.1, 0.5), ("regular", 0.3, 0.15), ("light", 0.6, 0.045))
 
 
 def new_anonymous_id(rng: random.Random) -> str:
@@ -118,7 +118,8 @@ class Person:
         return self.old_id if self.old_id and self.alias_sent is None else self.uid
 
 
-def _ip(rng: random.Random) -> str:
+def random_ip(rng: random.Random) -> str:
+    """A public-looking IPv4 address (home line or mobile carrier)."""
     first = rng.choice((31, 37, 46, 62, 77, 79, 80, 84, 85, 87, 88, 91, 93, 95, 178, 185, 188,
                         212, 213, 217))
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
@@ -222,7 +223,7 @@ def make_people(rng: random.Random, count: int, start: datetime, days: int) -> l
             price_sensitivity=round(min(1.0, max(0.05, rng.gauss(sens, 0.12))), 3),
             activity=tier, rate=base_rate * rng.lognormvariate(0, 0.35),
             signup_at=signup_at.replace(microsecond=0), first_seen=first_seen, churn_at=churn,
-            home_ip=_ip(rng), email_opt_in=rng.random() < 0.7,
+            home_ip=random_ip(rng), email_opt_in=rng.random() < 0.7,
         )
         _person_devices(rng, p)
         people.append(p)

@@ -108,7 +108,9 @@ def validate_event(
     if email is None and ctx.traits:
         email = normalise_email(ctx.traits.get("email"))
     message_id = event.message_id or _content_id(raw)
-    context = ctx.model_dump(by_alias=True, exclude_none=True)
+    # The context is kept as it came (validated above); dumping the model again would cost
+    # more than validating it.
+    context = raw.get("context") or {}
     return ValidEvent(
         event=event,
         message_id=message_id,

@@ -8,8 +8,10 @@ one transaction, rolled back at the end if any record was rejected.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,6 +78,23 @@ class IngestReport:
         }
 
 
+@contextmanager
+def _young_gc_only() -> Iterator[None]:
+    """Pause the cyclic collector's automatic runs for a bulk load.
+
+    A chunk makes tens of thousands of short-lived objects; automatic collections then keep
+    rescanning the caller's (often large) input, which halved throughput. Each chunk ends
+    with a collection of the young generations instead, so memory stays bounded.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class _Abort(Exception):
     """Rolls back a strict run's transaction."""
 
@@ -138,6 +157,7 @@ class Ingestor:
             events.clear()
             items.clear()
             edges.clear()
+            gc.collect(1)
 
         def run(conn: sa.Connection | None) -> None:
             nonlocal seen
@@ -171,18 +191,19 @@ class Ingestor:
             if not (strict and report.rejected):
                 flush(conn)
 
-        if strict:
-            try:
-                with self.store.transaction() as conn:
-                    run(conn)
-                    if report.rejected:
-                        raise _Abort
-            except _Abort:
-                report.rolled_back = True
-                report.accepted = report.duplicates = report.items = report.edges = 0
-                report.profiles_created = report.merges = report.relinks = 0
-        else:
-            run(None)
+        with _young_gc_only():
+            if strict:
+                try:
+                    with self.store.transaction() as conn:
+                        run(conn)
+                        if report.rejected:
+                            raise _Abort
+                except _Abort:
+                    report.rolled_back = True
+                    report.accepted = report.duplicates = report.items = report.edges = 0
+                    report.profiles_created = report.merges = report.relinks = 0
+            else:
+                run(None)
         report.seconds = time.perf_counter() - started
         return report
 

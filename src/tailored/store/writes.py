@@ -131,11 +131,15 @@ def apply_graph(
         conn.execute(profiles.update().where(profiles.c.merged_into == m.from_profile)
                      .values(merged_into=m.into_profile))
     changed = [p for p in graph.profiles.values() if p.stored and p.dirty]
-    for p in changed:
-        row = _profile_row(p, personal)
-        row.pop("created_at")
-        conn.execute(profiles.update().where(profiles.c.profile_id == p.profile_id)
-                     .values(**row))
+    if changed:
+        columns = ("user_id", "merged_into", "traits", "trait_times", "first_seen", "last_seen")
+        stmt = (profiles.update().where(profiles.c.profile_id == sa.bindparam("pid"))
+                .values({c: sa.bindparam(f"new_{c}") for c in columns}))
+        rows = []
+        for p in changed:
+            row = _profile_row(p, personal)
+            rows.append({"pid": p.profile_id, **{f"new_{c}": row[c] for c in columns}})
+        conn.execute(stmt, rows)
     new_nodes, moved_nodes = [], []
     for (kind, value), s in graph.nodes.items():
         if not s.dirty:

@@ -175,6 +175,15 @@ def _text(value: Any) -> str | None:
     return None if text in _MISSING_TEXT else text
 
 
+def _customer(value: Any) -> str | None:
+    """A customer id as digits: the files store it as a float ("13085.0"), for its nulls."""
+    text = _text(value)
+    number = _number(text) if text is not None else None
+    if number is not None and number.is_integer():
+        return str(int(number))
+    return text
+
+
 def _number(value: Any) -> float | None:
     if type(value) is float:
         return value if math.isfinite(value) else None
@@ -266,7 +275,7 @@ class _State:
                         break
                     yield from self._close(open_.pop(oldest.number))
             if (cust, country) != last_who:
-                customer, place, last_who = _text(cust), _text(country), (cust, country)
+                customer, place, last_who = _customer(cust), _text(country), (cust, country)
             if customer is not None and customer not in self.customers:
                 self.customers.add(customer)
                 yield self._identify(row, customer, place, when)

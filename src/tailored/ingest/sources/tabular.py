@@ -91,7 +91,7 @@ def read_table(
                 f"--map {target}={column}: no column '{column}' in {file}; "
                 f"columns are: {', '.join(names)}"
             )
-    job = _Job(mapping, event_name, source_name, file.name)
+    job = _Job(mapping, event_name, source_name, file.name, any("." in t for t in mapping))
     build = {"events": _event, "items": _item, "users": _user, "edges": _edge}[kind]
     for line, row in rows:
         if isinstance(row, SourceError):
@@ -328,6 +328,7 @@ class _Job:
     event_name: str | None
     source: str
     file: str
+    dotted: bool  # any "prefix.X" target mapped
 
 
 # -- builders: one per kind --------------------------------------------------------------------
@@ -345,11 +346,13 @@ def _event(cells: dict[str, Any], line: int, job: _Job) -> SourceRecord | Source
         return error
     props = {"product_id": _ident(cells["item_id"])} if "item_id" in cells else {}
     props |= {t: cells[t] for t in ("value", "rating", "quantity", "price") if t in cells}
-    props |= _prefixed(cells, "properties.")
-    context = _context(job.source) | _prefixed(cells, "context.")
-    if traits := _prefixed(cells, "traits."):
-        # Segment keeps a track event's user traits in its context.
-        context["traits"] = traits
+    context = _context(job.source)
+    if job.dotted:
+        props |= _prefixed(cells, "properties.")
+        context |= _prefixed(cells, "context.")
+        if traits := _prefixed(cells, "traits."):
+            # Segment keeps a track event's user traits in its context.
+            context["traits"] = traits
     data: dict[str, Any] = {"type": "track", "event": str(name)}
     if "user_id" in cells:
         data["userId"] = _ident(cells["user_id"])

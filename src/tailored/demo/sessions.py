@@ -1,0 +1,304 @@
+"""The simulation loop: plays every person's sessions, e-mails and refunds in time order.
+
+People sharing a TV are played together, because who is logged in on the TV is state both
+of them change. Each event records its true person in :attr:`Simulator.truth`, whatever
+ids it carries (anonymous, another person's on a shared TV, an old id before an alias).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tailored.demo import funnel
+from tailored.demo.catalog import ItemSpec, affinity, subcategories
+from tailored.demo.context import (
+    campaign_for,
+    device_context,
+    local_hour,
+    server_context,
+    session_starts,
+    to_ms,
+)
+from tailored.demo.people import Device, Person, new_anonymous_id, random_ip
+from tailored.ingest.sources.records import stable_message_id
+
+__all__ = ["Session", "Simulator", "make_promos"]
+
+
+def make_promos(start: datetime, days: int) -> list[dict[str, Any]]:
+    """Two promotions, placed relative to the window so short windows get them too."""
+    out = []
+    for name, coupon, pct, frac, length in (("summer-sale", "SUMMER20", 20, 0.28, 3),
+                                            ("flash-sale", "FLASH15", 15, 0.72, 2)):
+        begin = start + timedelta(days=round(days * frac))
+        out.append({"name": name, "coupon": coupon, "discount_pct": pct, "start": begin,
+                    "end": begin + timedelta(days=length)})
+    return out
+
+
+@dataclass(slots=True)
+class Session:
+    """One visit: a person on a device, the clock, and what the page/SDK context is."""
+
+    person: Person
+    device: Device
+    t: datetime
+    ctx: dict[str, Any]
+    campaign: dict[str, str] | None = None
+    referrer: str = ""
+    promo: dict[str, Any] | None = None
+    page: dict[str, Any] | None = None
+    landing: bool = True  # UTM parameters apply until the first navigation
+    buffer: list[dict[str, Any]] | None = None  # events of a skewed device, sent in a batch
+    added: int = 0
+    nps: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Simulator:
+    """Turns people, devices and items into Segment events plus their true owners."""
+
+    def __init__(self, rng: random.Random, seed: int, start: datetime, days: int,
+                 items: list[ItemSpec], people: list[Person]) -> None:
+        self.rng, self.seed, self.start, self.days = rng, seed, start, days
+        self.end = start + timedelta(days=days)
+        self.subs = subcategories()
+        self.items = items
+        self.item_index = {i.item_id: i for i in items}
+        self.by_sub: list[list[ItemSpec]] = [[] for _ in self.subs]
+        for item in sorted(items, key=lambda i: -i.popularity):
+            self.by_sub[item.sub].append(item)
+        self.sale_items = [i for b in self.by_sub for i in b if i.sale]
+        self.people = people
+        self.index = {p.uid: p for p in people}
+        self.promos = make_promos(start, days)
+        self.events: list[tuple[datetime, int, dict[str, Any]]] = []
+        self.truth: dict[str, str] = {}
+        self.counters = {"message": 0, "order": 0, "cart": 0, "review": 0}
+        self._heap: list[tuple[datetime, int, str, Person, Any]] = []
+        self._seq = 0
+        for p in people:
+            self._prepare(p)
+
+    def _prepare(self, p: Person) -> None:
+        rng = self.rng
+        # Taste per leaf category: the segment's affinity, a secondary interest, and some
+        # personal noise, so two people of a segment are alike but not identical.
+        weights = []
+        for sub in self.subs:
+            a = affinity(p.segment, sub.path)
+            if sub.top == p.secondary:
+                a = max(a, 0.3)
+            weights.append(a * rng.lognormvariate(0, 0.3))
+        p.state.update(sub_w=weights, cart=[], cart_id=self.next_id("cart"), viewed={},
+                       reviews=[], inbox=[], orders=0)
+        for dev in p.devices:
+            # Apps and browsers of existing customers were often logged in before the
+            # window opened: their events carry a userId without any identify call.
+            if dev.logs_in and dev.logged_in_as is None and p.signup_at < self.start:
+                chance = 0.4 if dev.platform == "web" else 0.8 if dev.platform == "tv" else 0.6
+                if rng.random() < chance:
+                    dev.logged_in_as = p.uid
+
+    def next_id(self, kind: str) -> str:
+        self.counters[kind] += 1
+        n = self.counters[kind]
+        return {"order": f"ord-{n:06d}", "cart": f"cart-{n:06d}", "review": f"rev-{n:05d}",
+                "message": stable_message_id("demo", self.seed, n)}[kind]
+
+    def schedule(self, t: datetime, kind: str, p: Person, payload: Any = None) -> None:
+        if t < self.end:
+            self._seq += 1
+            heapq.heappush(self._heap, (t, self._seq, kind, p, payload))
+
+    def promo_at(self, t: datetime) -> dict[str, Any] | None:
+        return next((pr for pr in self.promos if pr["start"] <= t < pr["end"]), None)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        done: set[str] = set()
+        for p in self.people:
+            if p.uid in done:
+                continue
+            group = [q for q in self.people if q.household == p.household] if p.household else [p]
+            done.update(q.uid for q in group)
+            for q in group:
+                self._plan(q)
+            while self._heap:
+                t, _, kind, q, payload = heapq.heappop(self._heap)
+                if kind == "session":
+                    self._session(q, t, payload or {})
+                elif kind == "email":
+                    self._email(q, t, payload)
+                elif kind == "refund":
+                    funnel.refund(self, q, t, payload)
+                elif kind == "alias" and q.alias_sent is None:
+                    # Never seen logged in after the switch: the back end sends the alias.
+                    self.emit_server(q, t, "alias", None, {"previousId": q.old_id})
+                    q.alias_sent = t
+
+    def _plan(self, p: Person) -> None:
+        for t in session_starts(self.rng, p, self.start, self.days, self.promos):
+            self.schedule(t, "session", p)
+        if self.start <= p.signup_at:
+            # Signing up is a session of its own, on the device the person uses most.
+            p.devices[0].logs_in = True
+            self.schedule(to_ms(p.signup_at), "session", p, {"signup": True})
+        if p.alias_at:
+            self.schedule(to_ms(min(p.alias_at + timedelta(days=14), self.end - timedelta(hours=1))),
+                          "alias", p)
+        self._plan_emails(p)
+
+    def _plan_emails(self, p: Person) -> None:
+        rng = self.rng
+        sends = [(self.start + timedelta(days=3 + 7 * w, hours=8), f"newsletter-{w + 1:02d}",
+                  "This week's picks for you", False) for w in range(self.days // 7)]
+        sends += [(pr["start"] + timedelta(hours=6), f"{pr['name']}-blast",
+                   f"{pr['discount_pct']}% off starts now", True) for pr in self.promos]
+        sends.sort()
+        base = {"heavy": 0.45, "regular": 0.3, "light": 0.18}[p.activity]
+        for send, campaign_id, subject, promo in sends:
+            if not p.email_opt_in or p.signup_at > send or send >= self.end:
+                continue
+            churned = p.churn_at is not None and send >= p.churn_at
+            chance = base * (0.25 if churned else 1.0) * (1.3 if promo else 1.0)
+            if rng.random() < chance:
+                opened = send + timedelta(hours=math.exp(rng.gauss(math.log(2.5), 1.0)))
+                click = not churned and rng.random() < (0.35 if promo else 0.22)
+                self.schedule(to_ms(opened), "email", p, {
+                    "campaign_id": campaign_id, "subject": subject, "click": click,
+                    "email_id": stable_message_id("email", self.seed, campaign_id, p.uid)[:18]})
+
+    def _email(self, p: Person, t: datetime, mail: dict[str, Any]) -> None:
+        props = {"campaign_id": mail["campaign_id"], "campaign_name": mail["campaign_id"],
+                 "email_id": mail["email_id"], "email_subject": mail["subject"]}
+        self.emit_server(p, t, "track", "Email Opened", {}, props=props)
+        if mail["click"]:
+            clicked = to_ms(t + timedelta(seconds=self.rng.uniform(15, 180)))
+            link = {**props, "link_id": "cta-main", "url": "https://shop.example.com/"}
+            self.emit_server(p, clicked, "track", "Email Link Clicked", {}, props=link)
+            campaign = {"source": "newsletter", "medium": "email", "name": mail["campaign_id"]}
+            self.schedule(clicked + timedelta(seconds=3), "session", p, {"campaign": campaign})
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def _pick_device(self, p: Person, t: datetime, plan: dict[str, Any]) -> Device:
+        if plan.get("signup"):
+            return p.devices[0]
+        hour, weekday = local_hour(t, p)
+        evening, office = 19 <= hour <= 23, weekday < 5 and 8 <= hour <= 18
+        weights = []
+        for dev in p.devices:
+            w = {"phone": 0.5, "mobile": 0.25, "desktop": 0.35, "tablet": 0.2, "tv": 0.12}[dev.form]
+            if dev.form == "desktop" and office:
+                w *= 2.0
+            if dev.form in ("tablet", "tv"):
+                w *= (3.0 if dev.form == "tv" else 1.5) if evening else 0.4
+            if plan.get("campaign") and dev.platform == "web":
+                w *= 4.0  # e-mail links open in a browser more often than not
+            weights.append(w)
+        return self.rng.choices(p.devices, weights=weights)[0]
+
+    def _session(self, p: Person, t: datetime, plan: dict[str, Any]) -> None:
+        rng = self.rng
+        dev = self._pick_device(p, t, plan)
+        if dev.platform == "web" and rng.random() < 0.03:
+            self.reset(dev)  # cookies cleared: a new anonymousId, logged out
+        elif dev.platform in ("ios", "android") and rng.random() < 0.008:
+            self.reset(dev)  # app reinstalled: new anonymousId, same device.id
+        at_home = dev.form in ("desktop", "tablet", "tv") or rng.random() < 0.55
+        ip = p.home_ip if at_home else random_ip(rng)
+        ctx = device_context(dev, p, t, ip, self.start, self.days, at_home)
+        s = Session(p, dev, t, ctx, promo=self.promo_at(t), extra=plan)
+        if dev.platform == "web":
+            if plan.get("campaign"):
+                s.campaign = plan["campaign"]
+            else:
+                s.campaign, s.referrer = campaign_for(rng, s.promo)
+        if dev.skew and rng.random() < 0.6:
+            s.buffer = []
+        funnel.play(self, s)
+        self._flush(s)
+        if dev.platform == "web" and dev.logged_in_as and rng.random() < 0.03:
+            self.reset(dev)  # logged out: analytics.reset() makes a new anonymousId
+
+    def reset(self, dev: Device) -> None:
+        dev.anonymous_id = new_anonymous_id(self.rng)
+        dev.anonymous_ids.append(dev.anonymous_id)
+        dev.logged_in_as = None
+
+    # -- events ---------------------------------------------------------------------------
+
+    def emit(self, s: Session, kind: str, name: str | None = None, *,
+             props: dict[str, Any] | None = None, traits: dict[str, Any] | None = None,
+             quick: bool = False, user: bool = True, extra: dict[str, Any] | None = None) -> None:
+        """Append an event of session ``s``, advancing its clock by a human pause."""
+        rng = self.rng
+        gap = rng.uniform(0.05, 1.5) if quick else rng.lognormvariate(2.4, 0.8)
+        s.t = to_ms(s.t + timedelta(seconds=gap))
+        ev: dict[str, Any] = {"type": kind}
+        if name is not None:
+            ev["event" if kind == "track" else "name"] = name
+        ev["messageId"] = self.next_id("message")
+        ev.update(extra or {})
+        who = s.device.logged_in_as
+        if user and who:
+            ev["userId"] = self.index[who].external_id()
+        ev["anonymousId"] = s.device.anonymous_id
+        if s.buffer is None:
+            ev["timestamp"] = s.t
+        else:
+            # The device clock is off: only originalTimestamp (device time), sentAt (device
+            # time) and receivedAt (server time) are known; see _flush.
+            skew = timedelta(milliseconds=round(s.device.skew * 1000))
+            ev.update(originalTimestamp=s.t + skew, sentAt=None, receivedAt=None)
+            s.buffer.append(ev)
+        if props is not None:
+            ev["properties"] = props
+        if traits is not None:
+            ev["traits"] = traits
+        ctx = {k: dict(v) if isinstance(v, dict) else v for k, v in s.ctx.items()}
+        if s.page is not None:
+            ctx["page"] = dict(s.page)
+        if s.campaign and s.landing:
+            ctx["campaign"] = dict(s.campaign)
+        ev["context"] = ctx
+        self._record(s.person, s.t, ev)
+
+    def emit_server(self, p: Person, t: datetime, kind: str, name: str | None,
+                    ids: dict[str, Any], *, props: dict[str, Any] | None = None) -> None:
+        """An event the back end sends: e-mail service, refunds, late aliases."""
+        ev: dict[str, Any] = {"type": kind}
+        if name is not None:
+            ev["event"] = name
+        ev["messageId"] = self.next_id("message")
+        ev.update(ids)
+        if "userId" not in ev and "anonymousId" not in ev:
+            ev["userId"] = p.uid if kind == "alias" else p.external_id()
+        ev["timestamp"] = t
+        if props is not None:
+            ev["properties"] = props
+        ev["context"] = server_context(p.email if kind == "track" else None)
+        self._record(p, t, ev)
+
+    def _record(self, p: Person, t: datetime, ev: dict[str, Any]) -> None:
+        self.truth[ev["messageId"]] = p.uid
+        self.events.append((t, self.counters["message"], ev))
+
+    def _flush(self, s: Session) -> None:
+        # The SDK sends its queue in one batch at the end: sentAt is the device's clock at
+        # sending, receivedAt the server's. receivedAt - (sentAt - originalTimestamp) is
+        # then exactly the true time.
+        if not s.buffer:
+            return
+        sent_true = to_ms(s.t + timedelta(seconds=self.rng.uniform(1, 30)))
+        skew = timedelta(milliseconds=round(s.device.skew * 1000))
+        for ev in s.buffer:
+            ev["sentAt"] = sent_true + skew
+            ev["receivedAt"] = sent_true
