@@ -53,20 +53,42 @@ def make_100k(folder: Path, *, gz: bool = False) -> Path:
         "3\t2\t2\t8768",
         gz=gz,
     )  # line 6: truncated last line, no newline, still 4 fields
-    write(folder, "u.item" + (".gz" if gz else ""),
-          f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)"
-          f"|{FLAGS_TOY}\n"
-          f"2|Café au lait (1993)|01-Jan-1993|||{FLAGS_NONE}\n"
-          "3|Broken|01-Jan-1993||\n",  # line 3: genre flags missing
-          gz=gz, encoding="latin-1")  # fmt: skip
+    write(
+        folder,
+        "u.item" + (".gz" if gz else ""),
+        f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)"
+        f"|{FLAGS_TOY}\n"
+        f"2|Café au lait (1993)|01-Jan-1993|||{FLAGS_NONE}\n"
+        "3|Broken|01-Jan-1993||\n",  # line 3: genre flags missing
+        gz=gz,
+        encoding="latin-1",
+    )
     write(folder, "u.user", "1|24|M|technician|85711\n2|53|F|other|94043\n")
     write(folder, "u.genre", "".join(f"{g}|{i}\n" for i, g in enumerate(GENRES)) + "\n")
     return folder
 
 
-GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-          "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-          "Romance", "Sci-Fi", "Thriller", "War", "Western"]  # fmt: skip
+GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 
 
 def test_100k_items_users_ratings_in_order(tmp_path: Path) -> None:
@@ -75,8 +97,9 @@ def test_100k_items_users_ratings_in_order(tmp_path: Path) -> None:
     records = list(read_movielens(folder))
     items, identifies, ratings, errors = split(records)
 
-    first_event = next(i for i, r in enumerate(records) if isinstance(r, SourceRecord)
-                       and r.kind == "event")  # fmt: skip
+    first_event = next(
+        i for i, r in enumerate(records) if isinstance(r, SourceRecord) and r.kind == "event"
+    )
     assert all(r.kind == "item" for r in records[:first_event] if isinstance(r, SourceRecord))
     last_identify = max(i for i, r in enumerate(records) if r in identifies)
     first_rating = min(i for i, r in enumerate(records) if r in ratings)
@@ -96,8 +119,11 @@ def test_100k_items_users_ratings_in_order(tmp_path: Path) -> None:
 
     assert [e.data["userId"] for e in identifies] == ["1", "2"]
     assert identifies[0].data["traits"] == {
-        "age": 24, "gender": "M", "occupation": "technician", "zip": "85711"
-    }  # fmt: skip
+        "age": 24,
+        "gender": "M",
+        "occupation": "technician",
+        "zip": "85711",
+    }
     # A user's identify is dated by their first rating.
     assert identifies[0].data["timestamp"] == datetime.fromtimestamp(874965758, UTC)
 
@@ -106,8 +132,10 @@ def test_100k_items_users_ratings_in_order(tmp_path: Path) -> None:
     assert rated["userId"] == "1" and rated["properties"] == {"product_id": "1", "rating": 5.0}
     assert rated["timestamp"] == datetime(1997, 9, 22, 22, 2, 38, tzinfo=UTC)
     assert rated["messageId"] == stable_message_id("movielens", "100k", "1", "1", "874965758")
-    assert rated["context"] == {"library": {"name": "tailored-import", "version": "1"},
-                                "source": "movielens"}  # fmt: skip
+    assert rated["context"] == {
+        "library": {"name": "tailored-import", "version": "1"},
+        "source": "movielens",
+    }
     assert len(ratings) == 4  # lines 1, 2, 3 and the truncated line 6
 
     by_line = {(e.line, e.field) for e in errors}
@@ -143,12 +171,19 @@ def test_id_prefix(tmp_path: Path) -> None:
 
 def test_1m_layout_codes_mapped(tmp_path: Path) -> None:
     folder = tmp_path / "ml-1m"
-    write(folder, "ratings.dat", "1::1193::5::978300760\r\n2::1193::4::978298413\r\n"
-          "2::3408::x::978298413\r\n")  # fmt: skip
-    write(folder, "movies.dat",
-          "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
-          "3408::Erin Brockovich (2000)::Drama|Comedy\n"
-          "9::Amélie (2001)::Comedy|Romance\n", encoding="latin-1")  # fmt: skip
+    write(
+        folder,
+        "ratings.dat",
+        "1::1193::5::978300760\r\n2::1193::4::978298413\r\n2::3408::x::978298413\r\n",
+    )
+    write(
+        folder,
+        "movies.dat",
+        "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
+        "3408::Erin Brockovich (2000)::Drama|Comedy\n"
+        "9::Amélie (2001)::Comedy|Romance\n",
+        encoding="latin-1",
+    )
     write(
         folder,
         "users.dat",
@@ -161,8 +196,11 @@ def test_1m_layout_codes_mapped(tmp_path: Path) -> None:
     assert items[1].data["tags"] == ["Drama", "Comedy"]
     assert items[2].data["title"] == "Amélie" and items[2].data["attributes"]["year"] == 2001
     assert identifies[0].data["traits"] == {
-        "age_band": "Under 18", "gender": "F", "occupation": "K-12 student", "zip": "48067"
-    }  # fmt: skip
+        "age_band": "Under 18",
+        "gender": "F",
+        "occupation": "K-12 student",
+        "zip": "48067",
+    }
     assert identifies[1].data["traits"]["age_band"] == "56+"
     assert identifies[1].data["traits"]["occupation"] == "self-employed"
     assert len(identifies) == 2
@@ -176,19 +214,31 @@ def test_1m_layout_codes_mapped(tmp_path: Path) -> None:
 
 def make_csv_layout(folder: Path, *, gz: bool = False) -> Path:
     sfx = ".gz" if gz else ""
-    write(folder, "ratings.csv" + sfx,
-          "userId,movieId,rating,timestamp\n1,1,3.5,1112486027\n1,29,4.0,1112484676\n"
-          "7,1,zero,1112484676\n7,29,2.5,soon\n", gz=gz)  # fmt: skip
-    write(folder, "movies.csv" + sfx,
-          "movieId,title,genres\n"
-          "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
-          '29,"City of Lost Children, The (Cité des enfants perdus, La) (1995)",Drama|Sci-Fi\n'
-          "40697,Babylon 5,(no genres listed)\n"
-          "170705,Band of Brothers (2001) ,Action|War\n"
-          "149,Death Note: Desu nôto (2006\u20132007),Mystery\n", gz=gz)  # fmt: skip
-    write(folder, "tags.csv" + sfx,
-          "userId,movieId,tag,timestamp\n15,1,pixar,1139045764\n20,1,Pixar,1139045765\n"
-          '20,1,"fun, family",1139045766\n', gz=gz)  # fmt: skip
+    write(
+        folder,
+        "ratings.csv" + sfx,
+        "userId,movieId,rating,timestamp\n1,1,3.5,1112486027\n1,29,4.0,1112484676\n"
+        "7,1,zero,1112484676\n7,29,2.5,soon\n",
+        gz=gz,
+    )
+    write(
+        folder,
+        "movies.csv" + sfx,
+        "movieId,title,genres\n"
+        "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
+        '29,"City of Lost Children, The (Cité des enfants perdus, La) (1995)",Drama|Sci-Fi\n'
+        "40697,Babylon 5,(no genres listed)\n"
+        "170705,Band of Brothers (2001) ,Action|War\n"
+        "149,Death Note: Desu nôto (2006\u20132007),Mystery\n",
+        gz=gz,
+    )
+    write(
+        folder,
+        "tags.csv" + sfx,
+        "userId,movieId,tag,timestamp\n15,1,pixar,1139045764\n20,1,Pixar,1139045765\n"
+        '20,1,"fun, family",1139045766\n',
+        gz=gz,
+    )
     write(folder, "links.csv" + sfx, "movieId,imdbId,tmdbId\n1,0114709,862\n29,0112682,\n", gz=gz)
     return folder
 
@@ -203,9 +253,11 @@ def test_csv_layout_items_tags_ratings(tmp_path: Path, gz: bool) -> None:
     by_id = {i.data["item_id"]: i.data for i in items}
     assert by_id["1"]["description"] == "pixar, fun, family"  # distinct tags, first spelling
     assert by_id["1"]["attributes"] == {
-        "year": 1995, "genres": ["Adventure", "Animation", "Children", "Comedy", "Fantasy"],
-        "imdb_id": "0114709", "tmdb_id": "862",
-    }  # fmt: skip
+        "year": 1995,
+        "genres": ["Adventure", "Animation", "Children", "Comedy", "Fantasy"],
+        "imdb_id": "0114709",
+        "tmdb_id": "862",
+    }
     assert by_id["29"]["title"] == "City of Lost Children, The (Cité des enfants perdus, La)"
     assert by_id["29"]["attributes"]["imdb_id"] == "0112682"
     assert "tmdb_id" not in by_id["29"]["attributes"]
@@ -222,22 +274,30 @@ def test_csv_layout_items_tags_ratings(tmp_path: Path, gz: bool) -> None:
     assert [r.data["properties"]["rating"] for r in rated] == [3.5, 4.0]
     assert rated[0].line == 2  # line numbers count the header line
     assert [t.data["properties"] for t in tagged] == [
-        {"product_id": "1", "tag": "pixar"}, {"product_id": "1", "tag": "Pixar"},
+        {"product_id": "1", "tag": "pixar"},
+        {"product_id": "1", "tag": "Pixar"},
         {"product_id": "1", "tag": "fun, family"},
-    ]  # fmt: skip
+    ]
     assert all(t.data["timestamp"].tzinfo is UTC for t in tracks)
     assert max(records.index(r) for r in rated) < min(records.index(t) for t in tagged)
     assert {(e.line, e.field) for e in errors} == {
-        (4, "ratings.csv: rating"), (5, "ratings.csv: timestamp")
-    }  # fmt: skip
+        (4, "ratings.csv: rating"),
+        (5, "ratings.csv: timestamp"),
+    }
 
 
 def test_stable_message_ids_across_reads(tmp_path: Path) -> None:
     folder = make_csv_layout(tmp_path / "ml")
-    first = [r.data["messageId"] for r in read_movielens(folder) if isinstance(r, SourceRecord)
-             and r.kind == "event"]  # fmt: skip
-    again = [r.data["messageId"] for r in read_movielens(folder) if isinstance(r, SourceRecord)
-             and r.kind == "event"]  # fmt: skip
+    first = [
+        r.data["messageId"]
+        for r in read_movielens(folder)
+        if isinstance(r, SourceRecord) and r.kind == "event"
+    ]
+    again = [
+        r.data["messageId"]
+        for r in read_movielens(folder)
+        if isinstance(r, SourceRecord) and r.kind == "event"
+    ]
     assert first == again and len(set(first)) == len(first)
 
 

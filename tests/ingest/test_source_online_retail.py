@@ -24,10 +24,26 @@ from tailored.ingest.sources.records import SourceError, SourceRecord, stable_me
 DATASETS = Path(
     os.environ.get("TAILORED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
 )
-HEADER_II = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-             "Customer ID", "Country"]  # fmt: skip
-HEADER_I = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-            "CustomerID", "Country"]  # fmt: skip
+HEADER_II = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
+HEADER_I = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
 T1, T2 = datetime(2009, 12, 1, 7, 45), datetime(2009, 12, 1, 9, 6)
 
 # Spreadsheet rows 2.. : two interleaved invoices, a refund, an anonymous invoice, bad rows.
@@ -42,11 +58,12 @@ ROWS: list[list[Any]] = [
     ["489437", "22111", "BROKEN ROW", "many", T2, 1.0, 16321.0, "Australia"],
     ["489437", "22112", "NO DATE", 1, None, 1.0, 16321.0, "Australia"],
     ["489437", "22113", "NO PRICE", 1, T2, None, 16321.0, "Australia"],
-]  # fmt: skip
+]
 
 
-def write_csv(path: Path, rows: list[list[Any]], header: list[str] = HEADER_II, *,
-              gz: bool = False) -> Path:  # fmt: skip
+def write_csv(
+    path: Path, rows: list[list[Any]], header: list[str] = HEADER_II, *, gz: bool = False
+) -> Path:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(header)
@@ -59,16 +76,20 @@ def write_csv(path: Path, rows: list[list[Any]], header: list[str] = HEADER_II, 
 
 def write_parquet(path: Path, rows: list[list[Any]]) -> Path:
     columns = list(zip(*rows, strict=True))
-    table = pa.table({
-        "Invoice": pa.array(columns[0], pa.string()),
-        "StockCode": pa.array(columns[1], pa.string()),
-        "Description": pa.array(columns[2], pa.string()),
-        "Quantity": pa.array([q if isinstance(q, int) else None for q in columns[3]], pa.int64()),
-        "InvoiceDate": pa.array(columns[4], pa.timestamp("ns")),
-        "Price": pa.array(columns[5], pa.float64()),
-        "Customer ID": pa.array(columns[6], pa.float64()),
-        "Country": pa.array(columns[7], pa.string()),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "Invoice": pa.array(columns[0], pa.string()),
+            "StockCode": pa.array(columns[1], pa.string()),
+            "Description": pa.array(columns[2], pa.string()),
+            "Quantity": pa.array(
+                [q if isinstance(q, int) else None for q in columns[3]], pa.int64()
+            ),
+            "InvoiceDate": pa.array(columns[4], pa.timestamp("ns")),
+            "Price": pa.array(columns[5], pa.float64()),
+            "Customer ID": pa.array(columns[6], pa.float64()),
+            "Country": pa.array(columns[7], pa.string()),
+        }
+    )
     pq.write_table(table, path)
     return path
 
@@ -98,9 +119,11 @@ def check_fixture(records: list, *, error_fields: set[tuple[int, str]]) -> None:
     # Rows 2, 3 and 5 are one invoice though 489435 sits between them.
     assert [p["quantity"] for p in first["properties"]["products"]] == [12, 12, 1]
     assert first["properties"]["products"][0] == {
-        "product_id": "85048", "name": "15CM CHRISTMAS GLASS BALL 20 LIGHTS", "quantity": 12,
+        "product_id": "85048",
+        "name": "15CM CHRISTMAS GLASS BALL 20 LIGHTS",
+        "quantity": 12,
         "price": 6.95,
-    }  # fmt: skip
+    }
     assert first["properties"]["revenue"] == round(12 * 6.95 + 12 * 6.75 + 7.0, 2)
     assert first["properties"]["currency"] == "GBP"
     assert first["properties"]["country"] == "UK"
@@ -111,14 +134,20 @@ def check_fixture(records: list, *, error_fields: set[tuple[int, str]]) -> None:
     assert refund["event"] == "Order Refunded" and refund["properties"]["revenue"] == -6.95
 
     assert [(i.data["userId"], i.data["traits"]) for i in parts["identify"]] == [
-        ("13085", {"country": "UK"}), ("16321", {"country": "Australia"}),
-    ]  # fmt: skip
+        ("13085", {"country": "UK"}),
+        ("16321", {"country": "Australia"}),
+    ]
     items = {i.data["item_id"]: i.data for i in parts["item"]}
     assert list(items) == ["85048", "79323P", "22350", "21523"]
     assert items["85048"]["price"] == 7.0  # the latest price seen when it is first emitted
     assert items["22350"]["title"] == "CAT BOWL"
-    assert items["21523"] == {"item_id": "21523", "title": "DOORMAT FANCY FONT", "price": 5.95,
-                              "currency": "GBP", "attributes": {}}  # fmt: skip
+    assert items["21523"] == {
+        "item_id": "21523",
+        "title": "DOORMAT FANCY FONT",
+        "price": 5.95,
+        "currency": "GBP",
+        "attributes": {},
+    }
     for item in items.values():
         Item.model_validate(item)
     # Every item and identify comes before the first event that uses it.
@@ -162,16 +191,18 @@ def test_xlsx_all_sheets(tmp_path: Path) -> None:
     second = book.create_sheet("Year 2010-2011")
     second.append(HEADER_II)
     second.append(ROWS[0])  # the sheets overlap: the same invoice again
-    second.append(["489500", 85048, "15CM CHRISTMAS GLASS BALL 20 LIGHTS", 3, T2, 6.95, 99.0,
-                   "France"])  # fmt: skip
+    second.append(
+        ["489500", 85048, "15CM CHRISTMAS GLASS BALL 20 LIGHTS", 3, T2, 6.95, 99.0, "France"]
+    )
     book.save(tmp_path / "online_retail_II.xlsx")
 
     records = list(read_online_retail(tmp_path / "online_retail_II.xlsx"))
     parts = split(records)
     assert {(e.line, e.field) for e in parts["error"]} == {
-        (9, "Year 2009-2010: Quantity"), (10, "Year 2009-2010: InvoiceDate"),
+        (9, "Year 2009-2010: Quantity"),
+        (10, "Year 2009-2010: InvoiceDate"),
         (11, "Year 2009-2010: Price"),
-    }  # fmt: skip
+    }
     overlap = [o for o in parts["order"] if o.data["properties"]["order_id"] == "489434"]
     assert len(overlap) == 2 and overlap[0].data["messageId"] == overlap[1].data["messageId"]
     assert [i.data["userId"] for i in parts["identify"]] == ["13085", "16321", "99"]
@@ -181,18 +212,34 @@ def test_xlsx_all_sheets(tmp_path: Path) -> None:
 
 def test_online_retail_i_columns_and_us_dates(tmp_path: Path) -> None:
     rows = [
-        ["536365", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", "6", "12/1/2010 8:26", "2.55",
-         "17850", "UK"],
-        ["536365", "71053", "WHITE METAL LANTERN", "6", "12/1/2010 8:26", "3.39", "17850",
-         "UK"],
-        ["536366", "22633", "HAND WARMER UNION JACK", "6", "12/13/2010 8:28", "1.85", "17850.0",
-         "UK"],
-    ]  # fmt: skip
+        [
+            "536365",
+            "85123A",
+            "WHITE HANGING HEART T-LIGHT HOLDER",
+            "6",
+            "12/1/2010 8:26",
+            "2.55",
+            "17850",
+            "UK",
+        ],
+        ["536365", "71053", "WHITE METAL LANTERN", "6", "12/1/2010 8:26", "3.39", "17850", "UK"],
+        [
+            "536366",
+            "22633",
+            "HAND WARMER UNION JACK",
+            "6",
+            "12/13/2010 8:28",
+            "1.85",
+            "17850.0",
+            "UK",
+        ],
+    ]
     records = list(read_online_retail(write_csv(tmp_path / "data.csv", rows, HEADER_I)))
     orders = split(records)["order"]
     assert [o.data["timestamp"] for o in orders] == [
-        datetime(2010, 12, 1, 8, 26, tzinfo=UTC), datetime(2010, 12, 13, 8, 28, tzinfo=UTC)
-    ]  # fmt: skip
+        datetime(2010, 12, 1, 8, 26, tzinfo=UTC),
+        datetime(2010, 12, 13, 8, 28, tzinfo=UTC),
+    ]
     assert {o.data["userId"] for o in orders} == {"17850"}
     assert orders[0].data["properties"]["revenue"] == round(6 * 2.55 + 6 * 3.39, 2)
 
@@ -223,8 +270,10 @@ def test_id_prefix(tmp_path: Path) -> None:
     parts = split(records)
     assert parts["identify"][0].data["userId"] == "uk:13085"
     assert {o.data.get("userId", o.data.get("anonymousId")) for o in parts["order"]} == {
-        "uk:13085", "uk:retail-invoice-489436", "uk:16321"
-    }  # fmt: skip
+        "uk:13085",
+        "uk:retail-invoice-489436",
+        "uk:16321",
+    }
 
 
 def test_missing_file_and_wrong_columns(tmp_path: Path) -> None:

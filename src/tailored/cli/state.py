@@ -54,7 +54,10 @@ def state_of(ctx: typer.Context) -> AppState:
 def emit(ctx: typer.Context, as_json: bool, data: Any, render: Callable[[Console], None]) -> None:
     """Print a result: JSON alone on stdout with ``--json``, else a readable view."""
     if as_json:
-        sys.stdout.write(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode())
+        # Rows read from the database have str-subclass keys (SQLAlchemy's quoted_name),
+        # which orjson refuses without OPT_NON_STR_KEYS.
+        sys.stdout.write(orjson.dumps(
+            data, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
         sys.stdout.write("\n")
         sys.stdout.flush()
     else:

@@ -151,8 +151,9 @@ def _identity(sim: Simulator, s: Session) -> None:
     elif _can_login(sim, s) and dev.logged_in_as != p.uid:
         if dev.platform == "tv":
             # Usually the viewer switches profile; sometimes they just use the other's.
-            if dev.logged_in_as is None or rng.random() >= 0.15:
+            if dev.logged_in_as is None or not p.state.get("tv_seen") or rng.random() >= 0.15:
                 _login(sim, s)
+            p.state["tv_seen"] = True
         elif rng.random() < 0.35:
             _login(sim, s)
     if p.old_id and p.alias_sent is None and p.alias_at and p.alias_at <= s.t and (

@@ -42,7 +42,7 @@ _AGE = {"tech-enthusiast": (32, 9), "home-cook": (45, 12), "outdoor": (38, 11),
 _FEMALE_SHARE = {"tech-enthusiast": 0.35, "home-cook": 0.6, "outdoor": 0.45, "fashion": 0.75,
                  "bookworm": 0.6, "bargain-hunter": 0.5}
 # Sessions a day by activity level (the mean of a log-normal spread per person).
-_ACTIVITY = (("heavy", 0.1, 0.5), ("regular", 0.3, 0.15), ("light", 0.6, 0.045))
+_ACTIVITY = (("heavy", 0.1, 0.42), ("regular", 0.3, 0.13), ("light", 0.6, 0.04))
 
 
 def new_anonymous_id(rng: random.Random) -> str:
@@ -210,7 +210,9 @@ def make_people(rng: random.Random, count: int, start: datetime, days: int) -> l
         churn = None
         if rng.random() < 0.15:
             churn = start + timedelta(days=rng.uniform(0.25, 0.85) * days)
-            churn = max(churn, first_seen + timedelta(days=3))
+            churn = max(churn, max(first_seen, signup_at) + timedelta(days=3))
+            if churn >= start + timedelta(days=days):
+                churn = None
         sens = 0.9 if segment == "bargain-hunter" else 0.35
         p = Person(
             uid=f"u{n:0{width}d}", first=first, last=last, email=f"{local}@example.com",

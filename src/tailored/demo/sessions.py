@@ -23,6 +23,7 @@ from tailored.demo.context import (
     server_context,
     session_starts,
     to_ms,
+    utc_offset,
 )
 from tailored.demo.people import Device, Person, new_anonymous_id, random_ip
 from tailored.ingest.sources.records import stable_message_id
@@ -150,6 +151,15 @@ class Simulator:
             # Signing up is a session of its own, on the device the person uses most.
             p.devices[0].logs_in = True
             self.schedule(to_ms(p.signup_at), "session", p, {"signup": True})
+        tv = next((d for d in p.devices if d.shared), None)
+        if tv:
+            # Everyone in a TV household watches at least once, early in the window, on an
+            # evening at home (and from then on whenever the dice say so).
+            first = max(self.start, p.first_seen)
+            day = first + timedelta(days=self.rng.randint(0, max(0, self.days // 4)))
+            evening = day.replace(hour=20, minute=0) - timedelta(
+                hours=utc_offset(day, p.city[6]), minutes=self.rng.uniform(-60, 60))
+            self.schedule(to_ms(max(evening, first)), "session", p, {"device": tv})
         if p.alias_at:
             self.schedule(to_ms(min(p.alias_at + timedelta(days=14), self.end - timedelta(hours=1))),
                           "alias", p)
@@ -157,8 +167,11 @@ class Simulator:
 
     def _plan_emails(self, p: Person) -> None:
         rng = self.rng
-        sends = [(self.start + timedelta(days=3 + 7 * w, hours=8), f"newsletter-{w + 1:02d}",
-                  "This week's picks for you", False) for w in range(self.days // 7)]
+        # The newsletter goes out on Friday afternoons, ahead of weekend shopping.
+        friday = self.start.replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(
+            days=(4 - self.start.weekday()) % 7)
+        sends = [(friday + timedelta(days=7 * w), f"newsletter-{w + 1:02d}",
+                  "This week's picks for you", False) for w in range(self.days // 7 + 1)]
         sends += [(pr["start"] + timedelta(hours=6), f"{pr['name']}-blast",
                    f"{pr['discount_pct']}% off starts now", True) for pr in self.promos]
         sends.sort()
@@ -191,11 +204,13 @@ class Simulator:
     def _pick_device(self, p: Person, t: datetime, plan: dict[str, Any]) -> Device:
         if plan.get("signup"):
             return p.devices[0]
+        if plan.get("device"):
+            return plan["device"]
         hour, weekday = local_hour(t, p)
         evening, office = 19 <= hour <= 23, weekday < 5 and 8 <= hour <= 18
         weights = []
         for dev in p.devices:
-            w = {"phone": 0.5, "mobile": 0.25, "desktop": 0.35, "tablet": 0.2, "tv": 0.12}[dev.form]
+            w = {"phone": 0.5, "mobile": 0.25, "desktop": 0.35, "tablet": 0.2, "tv": 0.3}[dev.form]
             if dev.form == "desktop" and office:
                 w *= 2.0
             if dev.form in ("tablet", "tv"):

@@ -158,7 +158,7 @@ def _csv(
     if len(delimiter) != 1:
         raise ValueError(f"delimiter must be one character, got {delimiter!r}")
     # Tab-separated files do not quote (Last.fm has names like "Weird Al" Yankovic).
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    tsv = delimiter == "\t"
     if columns:  # given names win over a header line, which is then skipped
         names = [c.strip() for c in columns]
     else:
@@ -166,7 +166,11 @@ def _csv(
 
     def rows() -> Rows:
         with _binary(file) as stream:
-            reader = csv.reader(_decoded(stream), delimiter=delimiter, quoting=quoting)
+            reader = csv.reader(
+                _decoded(stream),
+                delimiter=delimiter,
+                quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
+            )
             if header:
                 next(reader, None)
             while True:
