@@ -166,9 +166,9 @@ class _Gen:
             ev["userId"] = user_id
         if dev["kind"] == "web":
             ev["timestamp"] = _iso(t)
-        else:  # mobile SDKs: the device clock and the moment the batch was sent
+        else:  # mobile SDKs: the device clock, and when the queued batch was sent (now)
             ev["originalTimestamp"] = _iso(t)
-            ev["sentAt"] = _iso(t + timedelta(seconds=self.rng.uniform(0.5, 30)))
+            ev["sentAt"] = _iso(self.now - timedelta(seconds=self.rng.uniform(0.5, 30)))
         ev["integrations"] = {}
         ev.update(extra)
         return ev

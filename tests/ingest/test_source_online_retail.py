@@ -315,3 +315,8 @@ def test_real_online_retail_ii() -> None:
     assert abs(line_total - 9_539_484.63) < 0.01
     # Per-invoice rounding to pence loses 14 lines priced at 0.001 (PADS): .634 becomes .62.
     assert abs(revenue - 9_539_484.62) < 0.005
+
+
+def test_folder_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is a folder"):
+        list(read_online_retail(tmp_path))

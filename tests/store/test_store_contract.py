@@ -266,3 +266,18 @@ def test_personal_fields_reach_the_database_only_through_the_codec(store_url: st
         assert {"kind": "email", "value": "secret@mail.io"} in p["identities"]
     finally:
         store.close()
+
+
+def test_a_writer_never_acts_on_links_another_writer_has_changed(store: Store) -> None:
+    first, second = Ingestor(store), Ingestor(store)
+    assert not first.ingest_events([ev(anonymousId="a", context=device("d"), at=0)]).rejected
+    # Another writer (another process in real life) identifies the person and moves the
+    # device on to someone else; the first writer's memory of the graph is now stale.
+    assert not second.ingest_events([
+        ev("identify", userId="u", anonymousId="a", at=1),
+        ev(userId="v", context=device("d"), at=2),
+    ]).rejected
+    assert not first.ingest_events([ev(anonymousId="a", at=3),
+                                    ev(anonymousId="fresh", context=device("d"), at=4)]).rejected
+    assert store.profile("u")["event_count"] == 3
+    assert store.find_profile("fresh") == store.find_profile("v")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
-from tailored.ingest import IngestReport, Ingestor, open_text, read_jsonl
+from tailored.ingest import Ingestor, IngestReport, open_text, read_jsonl
 from tailored.ingest.sources.records import SourceError, SourceRecord
 
 __all__ = ["register"]

@@ -202,7 +202,8 @@ def make_items(rng: random.Random, count: int, start: datetime) -> list[ItemSpec
             "attributes": attributes,
             "image_url": f"https://cdn.shop.example.com/images/{item_id}.jpg",
             "available": rng.random() > 0.04,
-            "updated_at": start - timedelta(days=rng.randint(1, 400), seconds=rng.randint(0, 86399)),
+            "updated_at": start - timedelta(days=rng.randint(1, 400),
+                                            seconds=rng.randint(0, 86399)),
         }
         popularity = math.exp(rng.gauss(0.0, 0.9))
         items.append(ItemSpec(item_id, si, kind, round(quality, 3), round(popularity, 4), sale,

@@ -7,14 +7,14 @@ ids it carries (anonymous, another person's on a shared TV, an old id before an 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
-import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tailored.demo import funnel
+from tailored.demo import emails, funnel, orders
 from tailored.demo.catalog import ItemSpec, affinity, subcategories
 from tailored.demo.context import (
     campaign_for,
@@ -26,9 +26,30 @@ from tailored.demo.context import (
     utc_offset,
 )
 from tailored.demo.people import Device, Person, new_anonymous_id, random_ip
-from tailored.ingest.sources.records import stable_message_id
+from tailored.ingest.sources.records import _NAMESPACE
 
 __all__ = ["Session", "Simulator", "make_promos"]
+
+
+_ID_PREFIX = {"order": "ord", "cart": "cart", "review": "rev"}
+
+
+class _MessageIds:
+    """``stable_message_id("demo", seed, n)`` for n = 1, 2, ..., without re-hashing the prefix.
+
+    A UUID v5 is a SHA-1 of namespace + name; the name's "demo\x1fseed\x1f" prefix is the
+    same for every event, so it is hashed once. Tests check the ids equal the slow path.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._prefix = hashlib.sha1(_NAMESPACE.bytes + f"demo\x1f{seed}\x1f".encode())
+
+    def __call__(self, n: int) -> str:
+        h = self._prefix.copy()
+        h.update(str(n).encode())
+        d = h.hexdigest()
+        variant = "89ab"[int(d[16], 16) & 0x3]
+        return f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{variant}{d[17:20]}-{d[20:32]}"
 
 
 def make_promos(start: datetime, days: int) -> list[dict[str, Any]]:
@@ -81,6 +102,7 @@ class Simulator:
         self.events: list[tuple[datetime, int, dict[str, Any]]] = []
         self.truth: dict[str, str] = {}
         self.counters = {"message": 0, "order": 0, "cart": 0, "review": 0}
+        self._message_id = _MessageIds(seed)
         self._heap: list[tuple[datetime, int, str, Person, Any]] = []
         self._seq = 0
         for p in people:
@@ -101,21 +123,23 @@ class Simulator:
         for dev in p.devices:
             # Apps and browsers of existing customers were often logged in before the
             # window opened: their events carry a userId without any identify call.
-            if dev.logs_in and dev.logged_in_as is None and p.signup_at < self.start:
-                chance = 0.4 if dev.platform == "web" else 0.8 if dev.platform == "tv" else 0.6
+            # (The household TV app is new: nobody is logged in on it yet.)
+            if dev.logs_in and not dev.shared and p.signup_at < self.start:
+                chance = 0.4 if dev.platform == "web" else 0.6
                 if rng.random() < chance:
                     dev.logged_in_as = p.uid
 
     def next_id(self, kind: str) -> str:
         self.counters[kind] += 1
         n = self.counters[kind]
-        return {"order": f"ord-{n:06d}", "cart": f"cart-{n:06d}", "review": f"rev-{n:05d}",
-                "message": stable_message_id("demo", self.seed, n)}[kind]
+        if kind == "message":
+            return self._message_id(n)
+        return f"{_ID_PREFIX[kind]}-{n:06d}"
 
     def schedule(self, t: datetime, kind: str, p: Person, payload: Any = None) -> None:
         if t < self.end:
             self._seq += 1
-            heapq.heappush(self._heap, (t, self._seq, kind, p, payload))
+            heapq.heappush(self._heap, (to_ms(t), self._seq, kind, p, payload))
 
     def promo_at(self, t: datetime) -> dict[str, Any] | None:
         return next((pr for pr in self.promos if pr["start"] <= t < pr["end"]), None)
@@ -136,9 +160,9 @@ class Simulator:
                 if kind == "session":
                     self._session(q, t, payload or {})
                 elif kind == "email":
-                    self._email(q, t, payload)
+                    emails.deliver(self, q, t, payload)
                 elif kind == "refund":
-                    funnel.refund(self, q, t, payload)
+                    orders.refund(self, q, t, payload)
                 elif kind == "alias" and q.alias_sent is None:
                     # Never seen logged in after the switch: the back end sends the alias.
                     self.emit_server(q, t, "alias", None, {"previousId": q.old_id})
@@ -155,49 +179,18 @@ class Simulator:
         if tv:
             # Everyone in a TV household watches at least once, early in the window, on an
             # evening at home (and from then on whenever the dice say so).
-            first = max(self.start, p.first_seen)
-            day = first + timedelta(days=self.rng.randint(0, max(0, self.days // 4)))
+            first = max(self.start, p.first_seen, p.signup_at + timedelta(hours=1))
+            last = p.churn_at or self.end
+            span = min(self.days // 4, (last - first).days - 1)
+            day = first + timedelta(days=self.rng.randint(0, max(0, span)))
             evening = day.replace(hour=20, minute=0) - timedelta(
                 hours=utc_offset(day, p.city[6]), minutes=self.rng.uniform(-60, 60))
             self.schedule(to_ms(max(evening, first)), "session", p, {"device": tv})
         if p.alias_at:
-            self.schedule(to_ms(min(p.alias_at + timedelta(days=14), self.end - timedelta(hours=1))),
-                          "alias", p)
-        self._plan_emails(p)
-
-    def _plan_emails(self, p: Person) -> None:
-        rng = self.rng
-        # The newsletter goes out on Friday afternoons, ahead of weekend shopping.
-        friday = self.start.replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(
-            days=(4 - self.start.weekday()) % 7)
-        sends = [(friday + timedelta(days=7 * w), f"newsletter-{w + 1:02d}",
-                  "This week's picks for you", False) for w in range(self.days // 7 + 1)]
-        sends += [(pr["start"] + timedelta(hours=6), f"{pr['name']}-blast",
-                   f"{pr['discount_pct']}% off starts now", True) for pr in self.promos]
-        sends.sort()
-        base = {"heavy": 0.45, "regular": 0.3, "light": 0.18}[p.activity]
-        for send, campaign_id, subject, promo in sends:
-            if not p.email_opt_in or p.signup_at > send or send >= self.end:
-                continue
-            churned = p.churn_at is not None and send >= p.churn_at
-            chance = base * (0.25 if churned else 1.0) * (1.3 if promo else 1.0)
-            if rng.random() < chance:
-                opened = send + timedelta(hours=math.exp(rng.gauss(math.log(2.5), 1.0)))
-                click = not churned and rng.random() < (0.35 if promo else 0.22)
-                self.schedule(to_ms(opened), "email", p, {
-                    "campaign_id": campaign_id, "subject": subject, "click": click,
-                    "email_id": stable_message_id("email", self.seed, campaign_id, p.uid)[:18]})
-
-    def _email(self, p: Person, t: datetime, mail: dict[str, Any]) -> None:
-        props = {"campaign_id": mail["campaign_id"], "campaign_name": mail["campaign_id"],
-                 "email_id": mail["email_id"], "email_subject": mail["subject"]}
-        self.emit_server(p, t, "track", "Email Opened", {}, props=props)
-        if mail["click"]:
-            clicked = to_ms(t + timedelta(seconds=self.rng.uniform(15, 180)))
-            link = {**props, "link_id": "cta-main", "url": "https://shop.example.com/"}
-            self.emit_server(p, clicked, "track", "Email Link Clicked", {}, props=link)
-            campaign = {"source": "newsletter", "medium": "email", "name": mail["campaign_id"]}
-            self.schedule(clicked + timedelta(seconds=3), "session", p, {"campaign": campaign})
+            # A back-end alias if none was sent from a device in two weeks (or by the end).
+            deadline = min(p.alias_at + timedelta(days=14), self.end - timedelta(hours=1))
+            self.schedule(to_ms(deadline), "alias", p)
+        emails.plan(self, p)
 
     # -- sessions -------------------------------------------------------------------------
 

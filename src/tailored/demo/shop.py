@@ -23,7 +23,8 @@ import orjson
 
 from tailored.demo.catalog import SEGMENTS, ItemSpec, make_items
 from tailored.demo.context import iso, to_ms
-from tailored.demo.people import Person, make_edges, make_people
+from tailored.demo.graph import make_edges
+from tailored.demo.people import Person, make_people
 from tailored.demo.sessions import Simulator
 from tailored.ingest.sources.records import RecordKind, SourceRecord
 

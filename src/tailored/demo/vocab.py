@@ -221,7 +221,7 @@ FEATURES_EN: dict[str, tuple[str, ...]] = {
                     "Sleek aluminium design with a bright, sharp display."),
     "Home & Kitchen": ("Dishwasher safe and easy to clean.",
                        "Perfect for everyday cooking, roasting and baking.",
-                       "Even heat distribution for a perfect sear.",
+                       "Sturdy, well made and built to last.",
                        "A favourite of home chefs who love fresh, seasonal recipes."),
     "Sports & Outdoors": ("Waterproof and lightweight for long hikes.",
                           "Built for camping in wind, rain and snow.",
@@ -237,7 +237,7 @@ FEATURES_EN: dict[str, tuple[str, ...]] = {
               "Perfect for a long weekend of reading."),
 }
 FEATURES_ZH: dict[str, str] = {
-    "Electronics": "续航持久，音质出色，支持快速充电。",
+    "Electronics": "性能出色，续航持久，做工精致。",
     "Home & Kitchen": "易于清洁，受热均匀，适合日常烹饪。",
     "Sports & Outdoors": "防水轻便，适合露营和户外徒步。",
     "Fashion": "面料舒适透气，百搭时尚。",

@@ -1,6 +1,6 @@
 """Ingestion: every source's records validated, de-duplicated, stitched and written."""
 
-from tailored.ingest.pipeline import IngestReport, Ingestor, Rejection
+from tailored.ingest.pipeline import Ingestor, IngestReport, Rejection
 from tailored.ingest.sources.jsonl import open_text, read_jsonl
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 

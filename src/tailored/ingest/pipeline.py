@@ -9,6 +9,7 @@ one transaction, rolled back at the end if any record was rejected.
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -23,13 +24,16 @@ from tailored.catalog import Edge, Item
 from tailored.config import Settings
 from tailored.errors import InvalidInput
 from tailored.events import ValidEvent, validate_event
-from tailored.identity import event_nodes
+from tailored.identity import IdentityGraph, event_nodes
 from tailored.ingest.sources.records import SourceError, SourceRecord
 from tailored.store import Store
 from tailored.store.writes import (
+    GraphCache,
     apply_graph,
+    bump_graph_version,
     count_duplicates,
     existing_message_ids,
+    graph_version,
     insert_events,
     load_graph,
 )
@@ -116,6 +120,9 @@ class Ingestor:
         self.chunk_size = chunk_size
         self.max_future = max_future
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        # One writer at a time in this process: the cache belongs to the last committed chunk.
+        self._cache = GraphCache()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> Ingestor:
@@ -148,10 +155,19 @@ class Ingestor:
             if not (events or items or edges):
                 return
             if conn is None:
-                with self.store.transaction() as c:
-                    self._write(c, events, items, edges, report)
+                with self._lock:
+                    try:
+                        with self.store.transaction() as c:
+                            done = self._write(c, events, items, edges, report, self._cache)
+                    except BaseException:
+                        self._cache.clear()
+                        raise
+                    if done is not None:
+                        self._cache.keep(*done)
             else:
-                self._write(conn, events, items, edges, report)
+                # One long transaction (strict): nothing is committed until the end, so
+                # nothing may be cached either.
+                self._write(conn, events, items, edges, report, None)
             if on_progress:
                 on_progress(seen)
             events.clear()
@@ -208,14 +224,15 @@ class Ingestor:
         return report
 
     def _write(self, conn: sa.Connection, events: list[ValidEvent], items: list[Item],
-               edges: list[Edge], report: IngestReport) -> None:
+               edges: list[Edge], report: IngestReport, cache: GraphCache | None
+               ) -> tuple[IdentityGraph, int] | None:
         # Items first: an event may name an item its own chunk introduces.
         if items:
             report.items += self.store.upsert_items(items, conn)
         if edges:
             report.edges += self.store.upsert_edges(edges, conn)
         if not events:
-            return
+            return None
         now = self.clock()
         existing = existing_message_ids(conn, [v.message_id for v in events])
         fresh: list[ValidEvent] = []
@@ -228,7 +245,11 @@ class Ingestor:
                 taken.add(v.message_id)
                 fresh.append(v)
         personal = self.store.personal
-        graph = load_graph(conn, {n for v in fresh for n in event_nodes(v)}, personal, now)
+        version = graph_version(conn)
+        if cache is not None:
+            cache.check(version)
+        graph = load_graph(conn, {n for v in fresh for n in event_nodes(v)}, personal, now,
+                           cache)
         known = set(graph.profiles)
         assigned = [graph.resolve(v) for v in fresh]
         apply_graph(conn, graph, personal, now)
@@ -236,9 +257,11 @@ class Ingestor:
                                                                       strict=True)], personal)
         if dups:
             count_duplicates(conn, dups, now)
+        version = bump_graph_version(conn, version)
         report.accepted += len(fresh)
         report.duplicates += len(dups)
         report.profiles_created += sum(
             1 for pid, p in graph.profiles.items() if pid not in known and p.merged_into is None)
         report.merges += sum(1 for m in graph.merges if m.kind == "merge")
         report.relinks += sum(1 for m in graph.merges if m.kind == "relink")
+        return graph, version

@@ -52,9 +52,8 @@ class PersonalData:
     def _map_traits(self, traits: Mapping[str, Any], fn: Any) -> dict[str, Any]:
         out = dict(traits)
         for key, value in traits.items():
+            # A whole value goes through the codec, an address object included.
             if key in PERSONAL_TRAITS and value is not None:
-                out[key] = fn(value)
-            elif key == "address" or (isinstance(value, dict) and key in PERSONAL_TRAITS):
                 out[key] = fn(value)
         return out
 

@@ -8,6 +8,7 @@ from tailored.store.types import JSONDoc, UTCDateTime
 
 __all__ = [
     "api_keys",
+    "counters",
     "duplicates",
     "edges",
     "events",
@@ -151,4 +152,13 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(256), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Small named counters. "identity_graph" goes up with every committed ingest chunk, so a
+# process can tell whether anyone else has written to the graph since it last did.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
 )

@@ -7,7 +7,6 @@ to its events. Limits as Segment's: 32 KB an event, 500 KB a request.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from datetime import UTC, datetime
 from typing import Any

@@ -45,8 +45,7 @@ def read_jsonl(stream: IO[bytes]) -> Iterator[SourceRecord | SourceError]:
             yield SourceError(number, "(json)", f"malformed JSON: {exc}")
             continue
         if not isinstance(data, dict):
-            yield SourceError(
-                number, "(event)", f"an event must be a JSON object, got {type(data).__name__}"
-            )
+            yield SourceError(number, "(event)",
+                              f"an event must be a JSON object, got {type(data).__name__}")
             continue
         yield SourceRecord("event", data, number)

@@ -54,6 +54,8 @@ def read_online_retail(
 ) -> Iterator[SourceRecord | SourceError]:
     """Orders, refunds, customers and items from an Online Retail xlsx, csv or parquet file."""
     file = Path(path)
+    if file.is_dir():
+        raise ValueError(f"{file} is a folder; give the Online Retail .xlsx, .csv or .parquet")
     if not file.is_file():
         raise FileNotFoundError(f"Online Retail file not found: {file}")
     with file.open("rb") as probe:
@@ -246,13 +248,15 @@ class _State:
         self.prefix = prefix
         self.customers: set[str] = set()
         self.codes: set[str] = set()
+        self.part = ""
+        self.done: set[str] = set()
 
     def read(
         self, part: str, names: list[str], rows: Iterator[Row]
     ) -> Iterator[SourceRecord | SourceError]:
         # Invoice numbers are remembered per sheet: the two sheets of Online Retail II overlap
         # by a week, and an invoice in both gets the same messageId so it is stored once.
-        self.part, self.done = part, set[str]()
+        self.part, self.done = part, set()
         open_: dict[str, _Invoice] = {}
         runs, previous = 0, None
         last_day: Any = None

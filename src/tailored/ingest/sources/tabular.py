@@ -74,6 +74,8 @@ def read_table(
 ) -> Iterator[SourceRecord | SourceError]:
     """Records of ``kind`` from a csv, parquet or jsonl file (plain or gzip), by ``mapping``."""
     file = Path(path)
+    if file.is_dir():
+        raise ValueError(f"{file} is a folder; give the {fmt} file to read")
     if not file.is_file():
         raise FileNotFoundError(f"no such file: {file}")
     _check_targets(kind, mapping, event_name)

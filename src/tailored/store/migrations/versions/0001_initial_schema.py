@@ -19,6 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    counters = op.create_table(
+        "counters",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
+    )
+    op.bulk_insert(counters, [{"name": "identity_graph", "value": 0}])
     op.create_table(
         "api_keys",
         sa.Column("key_hash", sa.String(length=64), nullable=False),
@@ -150,6 +157,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("counters")
     with op.batch_alter_table("profiles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_profiles_merged_into"))
 
