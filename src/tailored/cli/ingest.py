@@ -13,7 +13,7 @@ from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
-from tailored.ingest import Ingestor, IngestReport, open_text, read_jsonl
+from tailored.ingest import Ingestor, IngestReport, open_binary, read_jsonl
 from tailored.ingest.sources.records import SourceError, SourceRecord
 
 __all__ = ["register"]
@@ -77,7 +77,7 @@ def ingest_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest Segment events from a JSON Lines file: validated, de-duplicated, stitched."""
-    stream = open_text(file)
+    stream = open_binary(file)
     with stream:
         _run(ctx, read_jsonl(stream), f"ingest {file}", strict, as_json)
 

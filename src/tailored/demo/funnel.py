@@ -33,7 +33,7 @@ def play(sim: Simulator, s: Session) -> None:
         sim.emit(s, "track", "Application Opened", quick=True, props={
             "from_background": rng.random() < 0.3, "version": version, "build": build})
     inbox = p.state["inbox"]
-    if not s.extra.get("signup") and inbox and inbox[0][0] <= s.t and rng.random() < 0.6:
+    if not s.plan.get("signup") and inbox and inbox[0][0] <= s.t and rng.random() < 0.6:
         # A friend's shared link: the session lands on the product page.
         _, item_id = inbox.pop(0)
         if dev.platform == "web":
@@ -64,7 +64,7 @@ def play(sim: Simulator, s: Session) -> None:
 
 def _identity(sim: Simulator, s: Session) -> None:
     p, dev, rng = s.person, s.device, sim.rng
-    if s.extra.get("signup") and not p.state.get("signed_up"):
+    if s.plan.get("signup") and not p.state.get("signed_up"):
         p.state["signed_up"] = True  # the account exists from here on
         login(sim, s, signup=True)
     elif p.newsletter is dev and not p.state.get("newsletter") and rng.random() < 0.7:

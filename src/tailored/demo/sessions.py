@@ -79,7 +79,7 @@ class Session:
     buffer: list[dict[str, Any]] | None = None  # events of a skewed device, sent in a batch
     added: int = 0
     nps: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)  # why it was scheduled: signup...
 
 
 class Simulator:
@@ -130,6 +130,7 @@ class Simulator:
                     dev.logged_in_as = p.uid
 
     def next_id(self, kind: str) -> str:
+        """The next messageId, or order/cart/review id."""
         self.counters[kind] += 1
         n = self.counters[kind]
         if kind == "message":
@@ -137,16 +138,19 @@ class Simulator:
         return f"{_ID_PREFIX[kind]}-{n:06d}"
 
     def schedule(self, t: datetime, kind: str, p: Person, payload: Any = None) -> None:
+        """Queue a session, e-mail, refund or alias for ``p`` at ``t`` (dropped after the end)."""
         if t < self.end:
             self._seq += 1
             heapq.heappush(self._heap, (to_ms(t), self._seq, kind, p, payload))
 
     def promo_at(self, t: datetime) -> dict[str, Any] | None:
+        """The promotion running at ``t``, if any."""
         return next((pr for pr in self.promos if pr["start"] <= t < pr["end"]), None)
 
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> None:
+        """Play everyone, household by household, filling :attr:`events` and :attr:`truth`."""
         done: set[str] = set()
         for p in self.people:
             if p.uid in done:
@@ -223,7 +227,7 @@ class Simulator:
         at_home = dev.form in ("desktop", "tablet", "tv") or rng.random() < 0.55
         ip = p.home_ip if at_home else random_ip(rng)
         ctx = device_context(dev, p, t, ip, self.start, self.days, at_home)
-        s = Session(p, dev, t, ctx, promo=self.promo_at(t), extra=plan)
+        s = Session(p, dev, t, ctx, promo=self.promo_at(t), plan=plan)
         if dev.platform == "web":
             if plan.get("campaign"):
                 s.campaign = plan["campaign"]
@@ -245,7 +249,7 @@ class Simulator:
 
     def emit(self, s: Session, kind: str, name: str | None = None, *,
              props: dict[str, Any] | None = None, traits: dict[str, Any] | None = None,
-             quick: bool = False, user: bool = True, extra: dict[str, Any] | None = None) -> None:
+             quick: bool = False, extra: dict[str, Any] | None = None) -> None:
         """Append an event of session ``s``, advancing its clock by a human pause."""
         rng = self.rng
         gap = rng.uniform(0.05, 1.5) if quick else rng.lognormvariate(2.4, 0.8)
@@ -256,7 +260,7 @@ class Simulator:
         ev["messageId"] = self.next_id("message")
         ev.update(extra or {})
         who = s.device.logged_in_as
-        if user and who:
+        if who:
             ev["userId"] = self.index[who].external_id()
         ev["anonymousId"] = s.device.anonymous_id
         if s.buffer is None:

@@ -9,6 +9,7 @@ __all__ = ["PLATFORMS", "derive_platform"]
 PLATFORMS = ("web", "ios", "android", "tv", "server", "unknown")
 
 _TV_WORDS = ("tv", "tvos", "roku", "tizen", "webos", "firetv", "fire tv", "smarttv", "vidaa")
+_TV_AGENTS = ("smart-tv", "smarttv", "appletv", "googletv", "tizen", "web0s")
 _SERVER_LIBRARIES = (
     "analytics-python", "analytics-node", "analytics-ruby", "analytics-java", "analytics-go",
     "analytics-php", "analytics.net", "analytics-dotnet", "tailored-import", "http",
@@ -46,7 +47,7 @@ def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
         return "server"
     agent = str(ctx.get("userAgent") or "").lower()
     if agent:
-        if any(w in agent for w in ("smart-tv", "smarttv", "appletv", "googletv", "tizen", "web0s")):
+        if any(w in agent for w in _TV_AGENTS):
             return "tv"
         if "iphone" in agent or "ipad" in agent:
             return "ios"

@@ -1,7 +1,8 @@
 """Ingestion: every source's records validated, de-duplicated, stitched and written."""
 
 from tailored.ingest.pipeline import Ingestor, IngestReport, Rejection
-from tailored.ingest.sources.jsonl import open_text, read_jsonl
+from tailored.ingest.sources.files import open_binary
+from tailored.ingest.sources.jsonl import read_jsonl
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = [
@@ -10,7 +11,7 @@ __all__ = [
     "Rejection",
     "SourceError",
     "SourceRecord",
-    "open_text",
+    "open_binary",
     "read_jsonl",
     "stable_message_id",
 ]

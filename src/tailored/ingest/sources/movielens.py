@@ -16,7 +16,6 @@ ratings as "Product Rated" events, then (csv layout) the tags as "Product Tagged
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import math
 import re
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from tailored.ingest.sources.files import open_binary
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = ["detect_layout", "read_movielens"]
@@ -134,11 +134,7 @@ def _need(folder: Path, name: str) -> Path:
 
 
 def _open_text(path: Path, encoding: str) -> IO[str]:
-    # Gzip is told by its magic bytes, so a renamed or unsuffixed archive still reads.
-    with path.open("rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    stream = gzip.open(path, "rb") if gz else path.open("rb")  # noqa: SIM115 - closed by caller
-    return io.TextIOWrapper(stream, encoding=encoding, newline="")
+    return io.TextIOWrapper(open_binary(path), encoding=encoding, newline="")
 
 
 def _logical(path: Path) -> str:

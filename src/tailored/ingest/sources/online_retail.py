@@ -11,7 +11,6 @@ uses it.
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from tailored.ingest.sources.files import open_binary
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = ["read_online_retail"]
@@ -66,7 +66,7 @@ def read_online_retail(
     elif magic == b"PK\x03\x04":
         parts = _xlsx_parts(file)
     else:
-        parts = _csv_parts(file, gzipped=magic[:2] == b"\x1f\x8b")
+        parts = _csv_parts(file)
     for part, names, rows in parts:
         yield from state.read(part, names, rows)
 
@@ -151,8 +151,8 @@ def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
             yield raw.decode("latin-1")
 
 
-def _csv_parts(file: Path, *, gzipped: bool) -> Iterator[tuple[str, list[str], Iterator[Row]]]:
-    with gzip.open(file, "rb") if gzipped else file.open("rb") as stream:
+def _csv_parts(file: Path) -> Iterator[tuple[str, list[str], Iterator[Row]]]:
+    with open_binary(file) as stream:
         reader = csv.reader(_decoded(stream))
         header = next(reader, None)
         if header is None:

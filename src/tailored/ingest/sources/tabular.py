@@ -9,7 +9,6 @@ instead of after a million rows. Empty cells leave their field out.
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
+from tailored.ingest.sources.files import open_binary
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = ["TARGETS", "parse_mapping", "read_table"]
@@ -132,13 +132,6 @@ def _check_targets(kind: str, mapping: Mapping[str, str], event_name: str | None
 Rows = Iterator[tuple[int, Mapping[str, Any] | SourceError]]
 
 
-def _binary(file: Path) -> Any:
-    # Gzip is told by its magic bytes, not the name: "user_artists.dat.gz" and a bare ".dat".
-    with file.open("rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(file, "rb") if gz else file.open("rb")
-
-
 def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
     # UTF-8, falling back to Latin-1 line by line: a stray byte should not stop an import.
     for raw in lines:
@@ -153,7 +146,7 @@ def _csv(
 ) -> tuple[list[str], Rows]:
     if not header and not columns:
         raise ValueError(f"{file}: a file without a header needs its column names (--columns)")
-    with _binary(file) as stream:
+    with open_binary(file) as stream:
         first = next(_decoded(stream), "")
     if delimiter is None:
         delimiter = "\t" if "\t" in first else ","
@@ -167,7 +160,7 @@ def _csv(
         names = [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
 
     def rows() -> Rows:
-        with _binary(file) as stream:
+        with open_binary(file) as stream:
             reader = csv.reader(
                 _decoded(stream),
                 delimiter=delimiter,
@@ -210,7 +203,7 @@ def _parquet(file: Path, wanted: list[str]) -> tuple[list[str], Rows]:
 
 def _jsonl(file: Path) -> tuple[list[str], Rows]:
     names: dict[str, None] = {}
-    with _binary(file) as stream:
+    with open_binary(file) as stream:
         for raw in islice(stream, _JSONL_SCAN):
             try:
                 obj = orjson.loads(raw) if raw.strip() else None
@@ -220,7 +213,7 @@ def _jsonl(file: Path) -> tuple[list[str], Rows]:
                 names.update(dict.fromkeys(obj))
 
     def rows() -> Rows:
-        with _binary(file) as stream:
+        with open_binary(file) as stream:
             for line, raw in enumerate(stream, 1):
                 if not raw.strip():
                     continue
