@@ -35,7 +35,8 @@ def stitching_recovery(store: Store, truth: dict[str, Any]) -> dict[str, Any]:
                                        .where(identities.c.kind == "anonymous_id")).all())
         identified = set(conn.scalars(sa.select(profiles.c.profile_id).where(
             profiles.c.user_id.is_not(None), profiles.c.merged_into.is_(None))))
-        event_profile = dict(conn.execute(sa.select(events.c.message_id, events.c.profile_id)))
+        event_profile = dict(conn.execute(
+            sa.select(events.c.message_id, events.c.profile_id)).tuples().all())
     profile_of = {}
     people_on: dict[str, set[str]] = {}
     for uid, pid in user_nodes.items():
