@@ -562,3 +562,19 @@ def test_batch_sent_at_applies_skew_correction(client: TestClient, store: Store,
         row = conn.execute(sa.select(events.c.timestamp, events.c.received_at)
                            .where(events.c.message_id == "skew-b")).one()
     assert row.timestamp == row.received_at - timedelta(seconds=5)
+
+
+def test_client_received_at_is_replaced_by_the_server_clock(
+    client: TestClient, store: Store, key: str
+) -> None:
+    # receivedAt is the server's (as in Segment): a client's own must not steer the correction.
+    ev = {"type": "track", "event": "E", "userId": "u1", "messageId": "rx-1",
+          "originalTimestamp": "2020-03-01T12:00:00Z", "sentAt": "2020-03-01T12:00:10Z",
+          "receivedAt": "2020-03-01T12:00:10Z"}
+    before = datetime.now(UTC)
+    assert client.post("/v1/track", json=ev, headers=basic(key)).status_code == 200
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(events.c.timestamp, events.c.received_at)
+                           .where(events.c.message_id == "rx-1")).one()
+    assert row.received_at >= before - timedelta(seconds=1)
+    assert row.timestamp == row.received_at - timedelta(seconds=10)

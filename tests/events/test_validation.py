@@ -110,3 +110,13 @@ def test_ecommerce_names_carry_meaning_and_others_are_kept() -> None:
     assert signal_of("Email Link Clicked") == "email_click"
     assert signal_of("Song Played") is None
     assert valid(event="Song Played").event.event == "Song Played"
+
+
+def test_stable_message_ids_are_uuid5_of_the_parts() -> None:
+    import uuid
+
+    from tailored.ingest.sources.records import MESSAGE_ID_NAMESPACE, stable_message_id
+
+    for parts in [("a",), ("movielens", "100k", 1, 2, 3), ("é", "", 0.5)]:
+        expected = uuid.uuid5(MESSAGE_ID_NAMESPACE, "\x1f".join(map(str, parts)))
+        assert stable_message_id(*parts) == str(expected)

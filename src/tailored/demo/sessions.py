@@ -26,7 +26,7 @@ from tailored.demo.context import (
     utc_offset,
 )
 from tailored.demo.people import Device, Person, new_anonymous_id, random_ip
-from tailored.ingest.sources.records import _NAMESPACE
+from tailored.ingest.sources.records import MESSAGE_ID_NAMESPACE
 
 __all__ = ["Session", "Simulator", "make_promos"]
 
@@ -42,7 +42,7 @@ class _MessageIds:
     """
 
     def __init__(self, seed: int) -> None:
-        self._prefix = hashlib.sha1(_NAMESPACE.bytes + f"demo\x1f{seed}\x1f".encode())
+        self._prefix = hashlib.sha1(MESSAGE_ID_NAMESPACE.bytes + f"demo\x1f{seed}\x1f".encode())
 
     def __call__(self, n: int) -> str:
         h = self._prefix.copy()

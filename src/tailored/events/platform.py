@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = ["PLATFORMS", "derive_platform"]
 
 PLATFORMS = ("web", "ios", "android", "tv", "server", "unknown")
 
-_TV_WORDS = ("tv", "tvos", "roku", "tizen", "webos", "firetv", "fire tv", "smarttv", "vidaa")
+# "tv" also covers tvOS, Fire TV, Android TV and smart-TV device types.
+_TV = re.compile("tv|roku|tizen|webos|vidaa")
 _TV_AGENTS = ("smart-tv", "smarttv", "appletv", "googletv", "tizen", "web0s")
 _SERVER_LIBRARIES = (
     "analytics-python", "analytics-node", "analytics-ruby", "analytics-java", "analytics-go",
@@ -31,11 +33,14 @@ def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
         return explicit
     device_type = str(device.get("type") or "").lower()
     os_name = str(os_.get("name") or "").lower()
-    if any(w in device_type for w in _TV_WORDS) or any(w in os_name for w in _TV_WORDS):
-        return "tv"
-    for name in ("ios", "android"):
-        if device_type == name or os_name.startswith(name) or os_name in ("iphone os", "ipados"):
-            return "ios" if os_name in ("iphone os", "ipados") else name
+    if device_type or os_name:
+        if _TV.search(device_type) or _TV.search(os_name):
+            return "tv"
+        if os_name in ("iphone os", "ipados"):
+            return "ios"
+        for name in ("ios", "android"):
+            if device_type == name or os_name.startswith(name):
+                return name
     lib = str(library.get("name") or "").lower()
     if lib in ("analytics.js", "analytics-next") or lib.startswith("@segment/analytics"):
         return "web"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -86,6 +86,8 @@ def validate_event(
     if kind == "group" and not event.group_id:
         raise InvalidInput("groupId: a group call needs a groupId", field="groupId")
 
+    received_at = (received_at.replace(tzinfo=UTC) if received_at.tzinfo is None
+                   else received_at.astimezone(UTC))
     received = event.received_at or received_at
     if event.timestamp is not None:
         timestamp = event.timestamp

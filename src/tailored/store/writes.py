@@ -15,7 +15,6 @@ from tailored.events import ValidEvent
 from tailored.identity import IdentityGraph, Node, NodeState, ProfileState
 from tailored.store.personal import PersonalData
 from tailored.store.tables import counters, duplicates, events, identities, merges, profiles
-from tailored.store.types import UTCDateTime
 
 __all__ = [
     "GraphCache",
@@ -269,15 +268,19 @@ def insert_events(
     if not batch:
         return
     sql, positional = _event_insert(conn.dialect)
-    time_type = UTCDateTime()
-
-    def when(t: datetime | None) -> Any:
-        return time_type.process_bind_param(t, conn.dialect)
+    if conn.dialect.name == "sqlite":
+        # Validated times are aware UTC; their ISO text less the offset is the UTCDateTime
+        # text format.
+        def when(t: datetime | None) -> Any:
+            return None if t is None else t.isoformat(sep=" ", timespec="microseconds")[:26]
+    else:
+        def when(t: datetime | None) -> Any:
+            return t
 
     rows: list[Any] = []
     for v, pid in batch:
         e = v.event
-        extra = dict(e.model_extra or {})
+        extra = dict(e.model_extra) if e.model_extra else {}
         extra.pop("writeKey", None)  # a credential, never stored
         if e.category is not None:
             extra["category"] = e.category
@@ -287,7 +290,9 @@ def insert_events(
             when(v.timestamp), when(v.received_at), when(e.sent_at),
             when(e.original_timestamp),
             _dumps(personal.protect_context(v.context)), _dumps(e.properties),
-            _dumps(personal.protect_traits(e.traits)), _dumps(e.integrations), _dumps(extra),
+            _dumps(personal.protect_traits(e.traits)) if e.traits else "{}",
+            _dumps(e.integrations) if e.integrations else "{}",
+            _dumps(extra) if extra else "{}",
         )
         rows.append(values if positional else dict(zip(_EVENT_COLUMNS, values, strict=True)))
     # psycopg sends text as "unknown", which PostgreSQL casts to jsonb as it inserts.

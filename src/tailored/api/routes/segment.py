@@ -58,6 +58,14 @@ def _size_rejections(events: list[Any], settings: Settings) -> dict[int, Rejecti
     return out
 
 
+def _server_received(ev: Any) -> Any:
+    """The event without a client's ``receivedAt``: as in Segment, the server sets it, and a
+    client's own would defeat the clock-skew correction."""
+    if isinstance(ev, dict) and "receivedAt" in ev:
+        return {k: v for k, v in ev.items() if k != "receivedAt"}
+    return ev
+
+
 async def _ingest(
     request: Request, events: list[Any], body: dict[str, Any], store: Any, ingestor: Any,
     settings: Settings,
@@ -65,7 +73,7 @@ async def _ingest(
     key = key_from_header(request.headers.get("authorization")) or body.get("writeKey")
     await authorize(store, key if isinstance(key, str) else None, "ingest")
     too_big = _size_rejections(events, settings)
-    keep = [ev for i, ev in enumerate(events) if i not in too_big]
+    keep = [_server_received(ev) for i, ev in enumerate(events) if i not in too_big]
     positions = [i for i in range(len(events)) if i not in too_big]
     report: IngestReport = await run_in_threadpool(
         ingestor.ingest_events, keep, received_at=datetime.now(UTC))

@@ -7,22 +7,38 @@ one place, the ingest pipeline, whatever the source.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["RecordKind", "SourceError", "SourceRecord", "stable_message_id"]
+__all__ = [
+    "MESSAGE_ID_NAMESPACE",
+    "RecordKind",
+    "SourceError",
+    "SourceRecord",
+    "stable_message_id",
+]
 
 RecordKind = Literal["event", "item", "edge"]
 
 # A fixed namespace, so the same source row gets the same messageId on every machine and
 # importing a file twice adds nothing.
-_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4c55-9b7e-5b0b8f8f2a10")
+MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4c55-9b7e-5b0b8f8f2a10")
+_NS = MESSAGE_ID_NAMESPACE.bytes
 
 
 def stable_message_id(*parts: object) -> str:
-    """A deterministic messageId for a source row, from the parts that identify it."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+    """A deterministic messageId for a source row: the UUID 5 of its identifying parts.
+
+    Equal to ``str(uuid.uuid5(MESSAGE_ID_NAMESPACE, "\\x1f".join(parts)))``, computed without
+    the UUID object (a fifth of an import's time went there).
+    """
+    b = bytearray(hashlib.sha1(_NS + "\x1f".join(map(str, parts)).encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True, slots=True)
