@@ -45,8 +45,11 @@ def generate(
     seed: SeedOpt = 7,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a seeded, realistic demo shop (items, edges, events as JSONL) and its hidden
-    ground truth (truth.json)."""
+    """Write a seeded, realistic demo shop and its hidden ground truth.
+
+    Items, edges and events as JSON Lines, and truth.json: the true person of every device
+    and event, and every person's taste segment.
+    """
     paths, seconds = _generate(ctx, people, items, days, seed, out)
     data = {"folder": str(out), "files": {k: str(v) for k, v in paths.items()},
             "seconds": round(seconds, 3)}

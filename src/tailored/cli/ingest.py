@@ -94,8 +94,11 @@ def import_movielens(
     strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """MovieLens: ratings become Product Rated events, users' demographics traits, movies
-    items with genres and year."""
+    """MovieLens ratings, users and movies (100K, 1M, latest-small, 20M, 25M layouts).
+
+    Ratings become Product Rated events, users' demographics traits, movies items with genres
+    and year.
+    """
     from tailored.ingest.sources.movielens import detect_layout, read_movielens
 
     if not path.exists():
@@ -117,8 +120,11 @@ def import_online_retail(
     strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Online Retail: invoices become Order Completed, C-invoices Order Refunded, customers
-    profiles with their country; rows without a customer stay anonymous."""
+    """UCI Online Retail (I or II) invoices, as xlsx, csv or parquet.
+
+    Invoices become Order Completed, C-invoices Order Refunded, customers profiles with their
+    country; rows without a customer stay anonymous.
+    """
     from tailored.ingest.sources.online_retail import read_online_retail
 
     if not path.exists():

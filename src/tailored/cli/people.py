@@ -32,8 +32,7 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
 
 
 def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Counts of events (by type and platform), duplicates, profiles, identities, merges,
-    items and edges."""
+    """Counts of events by type and platform, duplicates, profiles, merges, items, edges."""
     data = state_of(ctx).store.stats()
     emit(ctx, as_json, data, lambda c: render_stats(c, data))
 
