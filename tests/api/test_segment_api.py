@@ -578,3 +578,19 @@ def test_client_received_at_is_replaced_by_the_server_clock(
                            .where(events.c.message_id == "rx-1")).one()
     assert row.received_at >= before - timedelta(seconds=1)
     assert row.timestamp == row.received_at - timedelta(seconds=10)
+
+
+def test_post_catalog_with_a_bad_item_is_400_naming_the_field(
+        client: TestClient, store: Store, key: str) -> None:
+    r = client.post("/v1/catalog", headers=basic(key),
+                    json={"items": [{"item_id": "ok"}, {"item_id": "p2", "price": -3}]})
+    assert r.status_code == 400
+    assert r.json()["field"] == "items.1.price"
+    assert store.stats()["items"] == 0
+
+
+def test_oversized_request_with_a_wrong_header_key_is_401_not_413(
+        client: TestClient, store: Store) -> None:
+    body = {"batch": [track(properties={"blob": "x" * 600_000})]}
+    r = client.post("/v1/batch", headers=basic("wrong"), json=body)
+    assert r.status_code == 401

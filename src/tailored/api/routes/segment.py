@@ -66,12 +66,21 @@ def _server_received(ev: Any) -> Any:
     return ev
 
 
+async def _authorize_header(request: Request, store: Any) -> None:
+    """A key sent in the header is checked before the body is read; a key in the body
+    (``writeKey``) only after."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        await authorize(store, key_from_header(header), "ingest")
+
+
 async def _ingest(
     request: Request, events: list[Any], body: dict[str, Any], store: Any, ingestor: Any,
     settings: Settings,
 ) -> IngestResult:
-    key = key_from_header(request.headers.get("authorization")) or body.get("writeKey")
-    await authorize(store, key if isinstance(key, str) else None, "ingest")
+    if request.headers.get("authorization") is None:
+        key = body.get("writeKey")
+        await authorize(store, key if isinstance(key, str) else None, "ingest")
     too_big = _size_rejections(events, settings)
     keep = [_server_received(ev) for i, ev in enumerate(events) if i not in too_big]
     positions = [i for i in range(len(events)) if i not in too_big]
@@ -93,6 +102,7 @@ async def _ingest(
 @router.post("/batch", response_model=IngestResult, summary="Send many events at once")
 async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
                 settings: SettingsDep) -> IngestResult:
+    await _authorize_header(request, store)
     body = await _read_json(request, settings.max_batch_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         raise InvalidInput("batch: the body must be an object with a list under 'batch'",
@@ -115,6 +125,7 @@ async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
 def _single(call: str) -> Any:
     async def endpoint(request: Request, store: StoreDep, ingestor: IngestorDep,
                        settings: SettingsDep) -> IngestResult:
+        await _authorize_header(request, store)
         body = await _read_json(request, settings.max_event_bytes)
         if not isinstance(body, dict):
             raise InvalidInput("body: an event must be a JSON object", field="body")
