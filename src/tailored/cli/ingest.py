@@ -14,6 +14,7 @@ from rich.table import Table
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
 from tailored.ingest import Ingestor, IngestReport, open_binary, read_jsonl
+from tailored.ingest.sources.files import guard_corrupt
 from tailored.ingest.sources.records import SourceError, SourceRecord
 
 __all__ = ["register"]
@@ -27,10 +28,10 @@ PrefixOpt = Annotated[str, typer.Option(
     "--id-prefix", help="Put before every user and item id, to keep data sets apart.")]
 
 
-def _primed(records: Records) -> Iterator[SourceRecord | SourceError]:
+def _primed(records: Records, name: str) -> Iterator[SourceRecord | SourceError]:
     """Start the reader, so a problem with the file as a whole (a wrong layout, an unknown
-    mapped column) is reported as bad input before anything is written."""
-    it = iter(records)
+    mapped column, a corrupt file) is reported as bad input before anything is written."""
+    it = iter(guard_corrupt(records, name))
     try:
         first = next(it)
     except StopIteration:
@@ -40,11 +41,11 @@ def _primed(records: Records) -> Iterator[SourceRecord | SourceError]:
     return itertools.chain([first], it)
 
 
-def _run(ctx: typer.Context, records: Records, what: str, strict: bool, as_json: bool,
-         extra: dict[str, object] | None = None) -> IngestReport:
+def _run(ctx: typer.Context, records: Records, what: str, source: str | Path, strict: bool,
+         as_json: bool, extra: dict[str, object] | None = None) -> IngestReport:
     state = state_of(ctx)
     ingestor = Ingestor.from_settings(state.store, state.settings)
-    primed = _primed(records)
+    primed = _primed(records, str(source))
     with progress(ctx, what) as advance:
         report = ingestor.ingest(primed, strict=strict, on_progress=advance)
     data = {**report.to_dict(), **(extra or {})}
@@ -79,7 +80,7 @@ def ingest_cmd(
     """Ingest Segment events from a JSON Lines file: validated, de-duplicated, stitched."""
     stream = open_binary(file)
     with stream:
-        _run(ctx, read_jsonl(stream), f"ingest {file}", strict, as_json)
+        _run(ctx, read_jsonl(stream), f"ingest {file}", file, strict, as_json)
 
 
 import_app = typer.Typer(help="Import real data sets and your own tables.", no_args_is_help=True)
@@ -107,7 +108,7 @@ def import_movielens(
         layout = detect_layout(path)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    _run(ctx, read_movielens(path, id_prefix=id_prefix), f"import movielens ({layout})",
+    _run(ctx, read_movielens(path, id_prefix=id_prefix), f"import movielens ({layout})", path,
          strict, as_json, {"layout": layout})
 
 
@@ -129,8 +130,8 @@ def import_online_retail(
 
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    _run(ctx, read_online_retail(path, id_prefix=id_prefix), "import online-retail", strict,
-         as_json)
+    _run(ctx, read_online_retail(path, id_prefix=id_prefix), "import online-retail", path,
+         strict, as_json)
 
 
 def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
@@ -170,7 +171,7 @@ def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
             header=header, columns=columns.split(",") if columns else None,
             event_name=event, source_name=path.name,
         )
-        _run(ctx, records, f"import {fmt} {path.name} as {kind}", strict, as_json)
+        _run(ctx, records, f"import {fmt} {path.name} as {kind}", path, strict, as_json)
 
     command.__doc__ = (f"Import your own {fmt} table of events, items, users or edges, naming "
                        "its columns with --map.")

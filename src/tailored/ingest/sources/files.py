@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import sys
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["GZIP_MAGIC", "open_binary"]
+import pyarrow as pa
+
+from tailored.errors import InvalidInput
+from tailored.ingest.sources.records import SourceError, SourceRecord
+
+__all__ = ["CORRUPT_FILE_ERRORS", "GZIP_MAGIC", "guard_corrupt", "open_binary"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -30,3 +39,32 @@ def open_binary(path: str | Path) -> IO[bytes]:
     with file.open("rb") as probe:
         head = probe.read(2)
     return gzip.open(file, "rb") if head == GZIP_MAGIC else file.open("rb")
+
+
+# What a truncated or corrupt file raises somewhere in the readers' libraries.
+CORRUPT_FILE_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError, zlib.error, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeDecodeError, csv.Error,
+    pa.ArrowException,
+)
+
+
+def guard_corrupt(
+    records: Iterable[SourceRecord | SourceError], name: str
+) -> Iterator[SourceRecord | SourceError]:
+    """Turn a truncated or corrupt file into a clear error instead of a traceback.
+
+    Before the first record nothing has been read, so the file is refused as bad input;
+    later, the rows read so far stand and one rejection says where the file broke off
+    (with ``--strict`` nothing is written at all).
+    """
+    last = 0
+    try:
+        for rec in records:
+            last = rec.line
+            yield rec
+    except CORRUPT_FILE_ERRORS as exc:
+        reason = f"{name} is truncated or corrupt after line {last}: {exc or type(exc).__name__}"
+        if last == 0:
+            raise InvalidInput(f"cannot read {name}: {exc or type(exc).__name__}",
+                               field="(file)") from None
+        yield SourceError(last + 1, "(file)", reason)
