@@ -157,6 +157,9 @@ def _profile_ours(backend: str, pg_url: str, events: list[dict[str, Any]],
         out.write(f"\n-- top 15 by {key} --\n")
         stats = pstats.Stats(prof, stream=out)
         stats.strip_dirs().sort_stats(key).print_stats(15)
+    out.write("\n-- where a chunk's time goes: what flush() and _write() call --\n")
+    stats = pstats.Stats(prof, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_callees(r"\((flush|_write)\)")
     return out.getvalue()
 
 

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: sqlite:///PATH or postgresql://...",
     )
     ingest_chunk_size: int = Field(
-        default=2000, ge=1, le=100_000,
+        default=20_000, ge=1, le=200_000,
         description="Events validated, stitched and committed together in one transaction.",
     )
     max_future_seconds: int = Field(

@@ -113,7 +113,7 @@ class Ingestor:
     """Writes records into a store through validation, de-duplication and stitching."""
 
     def __init__(
-        self, store: Store, *, chunk_size: int = 2000,
+        self, store: Store, *, chunk_size: int = 20_000,
         max_future: timedelta = timedelta(days=1), clock: Clock | None = None,
     ) -> None:
         self.store = store

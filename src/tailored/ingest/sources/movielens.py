@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from tailored.ingest.sources.files import open_binary
-from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
+from tailored.ingest.sources.records import (
+    SourceError,
+    SourceRecord,
+    ordered_message_id,
+    stable_message_id,
+)
 
 __all__ = ["detect_layout", "read_movielens"]
 
@@ -350,7 +355,7 @@ def _rating(
     except (ValueError, OverflowError, OSError):
         return SourceError(line, f"{name}: timestamp", f"not epoch seconds: {ts!r}")
     user, item = prefix + user, prefix + item
-    mid = stable_message_id(SOURCE, layout, user, item, ts)
+    mid = ordered_message_id(SOURCE, layout, "r", user, item, ts)
     props = {"product_id": item, "rating": value}
     return SourceRecord("event", _track("Product Rated", user, props, when, mid), line)
 
@@ -366,6 +371,6 @@ def _tagged(line: int, f: list[str], prefix: str) -> SourceRecord | SourceError:
     except (ValueError, OverflowError, OSError):
         return SourceError(line, "tags.csv: timestamp", f"not epoch seconds: {ts!r}")
     user, item = prefix + user, prefix + item
-    mid = stable_message_id(SOURCE, "csv", "tag", user, item, tag, ts)
+    mid = ordered_message_id(SOURCE, "csv", "t", user, item, ts, stable_message_id(tag))
     props = {"product_id": item, "tag": tag}
     return SourceRecord("event", _track("Product Tagged", user, props, when, mid), line)

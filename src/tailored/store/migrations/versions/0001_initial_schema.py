@@ -85,8 +85,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", name=op.f("uq_events_message_id")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_events_profile_id"), ["profile_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_timestamp"), ["timestamp"], unique=False)
+        batch_op.create_index(
+            "ix_events_profile_id_timestamp", ["profile_id", "timestamp"], unique=False
+        )
 
     op.create_table(
         "identities",
@@ -173,8 +174,7 @@ def downgrade() -> None:
 
     op.drop_table("identities")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_timestamp"))
-        batch_op.drop_index(batch_op.f("ix_events_profile_id"))
+        batch_op.drop_index("ix_events_profile_id_timestamp")
 
     op.drop_table("events")
     op.drop_table("edges")
