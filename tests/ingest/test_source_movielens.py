@@ -12,7 +12,7 @@ import pytest
 
 from tailored.catalog import Item
 from tailored.ingest.sources.movielens import detect_layout, read_movielens
-from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
+from tailored.ingest.sources.records import SourceError, SourceRecord
 
 # As tests/conftest.py finds them: TAILORED_DATASETS, else ../shared/datasets.
 DATASETS = Path(
@@ -131,7 +131,7 @@ def test_100k_items_users_ratings_in_order(tmp_path: Path) -> None:
     assert rated["type"] == "track" and rated["event"] == "Product Rated"
     assert rated["userId"] == "1" and rated["properties"] == {"product_id": "1", "rating": 5.0}
     assert rated["timestamp"] == datetime(1997, 9, 22, 22, 2, 38, tzinfo=UTC)
-    assert rated["messageId"] == stable_message_id("movielens", "100k", "1", "1", "874965758")
+    assert rated["messageId"] == "movielens:100k:r:0000000001:0000000001:0874965758"
     assert rated["context"] == {
         "library": {"name": "tailored-import", "version": "1"},
         "source": "movielens",
@@ -207,9 +207,7 @@ def test_1m_layout_codes_mapped(tmp_path: Path) -> None:
     assert (3, "users.dat: age") in {(e.line, e.field) for e in errors}
     assert (3, "ratings.dat: rating") in {(e.line, e.field) for e in errors}
     assert [r.data["properties"]["rating"] for r in ratings] == [5.0, 4.0]
-    assert ratings[0].data["messageId"] == stable_message_id(
-        "movielens", "1m", "1", "1193", "978300760"
-    )
+    assert ratings[0].data["messageId"] == "movielens:1m:r:0000000001:0000001193:0978300760"
 
 
 def make_csv_layout(folder: Path, *, gz: bool = False) -> Path:
