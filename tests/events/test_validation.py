@@ -120,3 +120,10 @@ def test_stable_message_ids_are_uuid5_of_the_parts() -> None:
     for parts in [("a",), ("movielens", "100k", 1, 2, 3), ("é", "", 0.5)]:
         expected = uuid.uuid5(MESSAGE_ID_NAMESPACE, "\x1f".join(map(str, parts)))
         assert stable_message_id(*parts) == str(expected)
+
+
+def test_ordered_message_ids_sort_as_their_numeric_parts() -> None:
+    from tailored.ingest.sources.records import ordered_message_id
+
+    ids = [ordered_message_id("ml", "1m", "r", u, i) for u, i in [(2, 5), (10, 1), (10, 30)]]
+    assert ids == sorted(ids) and len(set(ids)) == 3
