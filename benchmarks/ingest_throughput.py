@@ -107,6 +107,10 @@ def copy_of_events(name: str) -> sa.Table:
     md = sa.MetaData(naming_convention=dict(store_metadata.naming_convention))
     table = events_table.to_metadata(md, name=name)
     table.primary_key.name = f"pk_{name}"
+    # Explicitly named indexes and constraints would clash with the events table's own.
+    for item in [*table.indexes, *table.constraints]:
+        if isinstance(item.name, str) and item is not table.primary_key:
+            item.name = item.name.replace(events_table.name, name, 1)
     return table
 
 
