@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -74,7 +74,7 @@ async def authorize(store: Store, key: str | None, scope: Scope) -> None:
         raise Forbidden(f"a {granted!r} key cannot do this: it needs scope {scope!r}")
 
 
-def require(scope: Scope) -> object:
+def require(scope: Scope) -> Any:
     """A dependency that lets only keys with ``scope`` through."""
 
     async def check(request: Request, store: StoreDep) -> None:

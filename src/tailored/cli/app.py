@@ -32,8 +32,8 @@ def _root(
         help="Database URL: sqlite:///PATH (default sqlite:///tailored.db in the current "
         "folder) or postgresql://USER@HOST/DB.")] = None,
 ) -> None:
-    overrides = {"database_url": db} if db else {}
-    state = AppState(settings=Settings(**overrides))
+    settings = Settings() if db is None else Settings(database_url=db)
+    state = AppState(settings=settings)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

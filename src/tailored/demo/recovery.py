@@ -37,7 +37,7 @@ def stitching_recovery(store: Store, truth: dict[str, Any]) -> dict[str, Any]:
             profiles.c.user_id.is_not(None), profiles.c.merged_into.is_(None))))
         event_profile = dict(conn.execute(
             sa.select(events.c.message_id, events.c.profile_id)).tuples().all())
-    profile_of = {}
+    profile_of: dict[str, str] = {}
     people_on: dict[str, set[str]] = {}
     for uid, pid in user_nodes.items():
         profile_of.setdefault(person(uid), pid)

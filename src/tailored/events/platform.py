@@ -25,9 +25,9 @@ def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
     that sent the event, then the user agent; a page call without any of these is the web.
     """
     ctx = context or {}
-    device = ctx.get("device") if isinstance(ctx.get("device"), dict) else {}
-    os_ = ctx.get("os") if isinstance(ctx.get("os"), dict) else {}
-    library = ctx.get("library") if isinstance(ctx.get("library"), dict) else {}
+    device: dict[str, Any] = ctx["device"] if isinstance(ctx.get("device"), dict) else {}
+    os_: dict[str, Any] = ctx["os"] if isinstance(ctx.get("os"), dict) else {}
+    library: dict[str, Any] = ctx["library"] if isinstance(ctx.get("library"), dict) else {}
     explicit = str(ctx.get("platform") or "").lower()
     if explicit in PLATFORMS:
         return explicit

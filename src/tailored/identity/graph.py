@@ -84,13 +84,13 @@ class ProfileState:
     def absorb(self, other: ProfileState) -> None:
         """Take the other profile's traits where they are newer, and its time span."""
         for name, value in other.traits.items():
-            t = other.trait_times.get(name, "")
-            if self.trait_times.get(name, "") <= t:
+            set_at = other.trait_times.get(name, "")
+            if self.trait_times.get(name, "") <= set_at:
                 self.traits[name] = value
-                self.trait_times[name] = t
-        for t in (other.first_seen, other.last_seen):
-            if t is not None:
-                self.see(t)
+                self.trait_times[name] = set_at
+        for seen in (other.first_seen, other.last_seen):
+            if seen is not None:
+                self.see(seen)
         self.dirty = True
 
 

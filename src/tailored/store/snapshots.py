@@ -81,17 +81,18 @@ def interaction_rows(row: Any) -> Iterator[dict[str, Any]]:
     if isinstance(products, list) and products and row.event != "Product List Viewed":
         for p in products:
             if isinstance(p, dict) and p.get("product_id") is not None:
-                q, price = _num(p.get("quantity")) or 1.0, _num(p.get("price"))
+                q: float = _num(p.get("quantity")) or 1.0
+                price = _num(p.get("price"))
                 yield {**base, "item_id": str(p["product_id"]), "rating": None, "quantity": q,
                        "price": price, "value": q * price if price is not None else None}
         return
     if props.get("product_id") is not None:
-        q, price = _num(props.get("quantity")), _num(props.get("price"))
+        quantity, price = _num(props.get("quantity")), _num(props.get("price"))
         value = _num(props.get("value"))
         if value is None and price is not None:
-            value = (q or 1.0) * price
+            value = (quantity or 1.0) * price
         yield {**base, "item_id": str(props["product_id"]), "rating": _num(props.get("rating")),
-               "quantity": q, "price": price, "value": value}
+               "quantity": quantity, "price": price, "value": value}
 
 
 class _Writer:
@@ -130,7 +131,8 @@ def export_snapshot(
         result = conn.execution_options(yield_per=chunk).execute(
             sa.select(events).order_by(events.c.id))
         for part in result.partitions():
-            ev_rows, ix_rows = [], []
+            ev_rows: list[dict[str, Any]] = []
+            ix_rows: list[dict[str, Any]] = []
             for r in part:
                 ev_rows.append({
                     "message_id": r.message_id, "type": r.type, "event": r.event,

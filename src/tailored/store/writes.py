@@ -212,7 +212,8 @@ def apply_graph(
             row = _profile_row(p, personal)
             rows.append({"pid": p.profile_id, **{f"new_{c}": row[c] for c in columns}})
         conn.execute(stmt, rows)
-    new_nodes, moved_nodes = [], []
+    new_nodes: list[dict[str, Any]] = []
+    moved_nodes: list[dict[str, Any]] = []
     for (kind, value), s in graph.nodes.items():
         if not s.dirty:
             continue

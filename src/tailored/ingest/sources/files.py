@@ -30,7 +30,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
     if str(path) == "-":
         stdin = sys.stdin.buffer
         head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
-        return gzip.GzipFile(fileobj=stdin) if head == GZIP_MAGIC else stdin
+        return gzip.GzipFile(fileobj=stdin) if head == GZIP_MAGIC else stdin  # type: ignore[return-value]
     file = Path(path)
     if file.is_dir():
         raise IsADirectoryError(f"{file} is a folder, not a file")
@@ -38,7 +38,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
         raise FileNotFoundError(f"no such file: {file}")
     with file.open("rb") as probe:
         head = probe.read(2)
-    return gzip.open(file, "rb") if head == GZIP_MAGIC else file.open("rb")
+    return gzip.open(file, "rb") if head == GZIP_MAGIC else file.open("rb")  # type: ignore[return-value]
 
 
 # What a truncated or corrupt file raises somewhere in the readers' libraries.
