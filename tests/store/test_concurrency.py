@@ -37,3 +37,19 @@ def test_concurrent_writers_land_every_event_on_one_profile_per_user(store_url: 
         assert stats["merges"] == 0
     finally:
         store.close()
+
+
+def test_ingesting_in_many_threads_leaves_the_garbage_collector_on(sqlite_store: Store) -> None:
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    ingestor = Ingestor(sqlite_store)
+
+    def one(i: int) -> int:
+        return ingestor.ingest_events([{"type": "track", "event": "E", "userId": f"u{i}",
+                                        "messageId": f"t{i}"}]).accepted
+
+    assert gc.isenabled()
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(one, range(200))) == 200
+    assert gc.isenabled()

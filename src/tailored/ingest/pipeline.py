@@ -82,21 +82,33 @@ class IngestReport:
         }
 
 
+_gc_pausers = 0
+_gc_was_enabled = True
+_gc_lock = threading.Lock()
+
+
 @contextmanager
 def _young_gc_only() -> Iterator[None]:
     """Pause the cyclic collector's automatic runs for a bulk load.
 
     A chunk makes tens of thousands of short-lived objects; automatic collections then keep
     rescanning the caller's (often large) input, which halved throughput. Each chunk ends
-    with a collection of the young generations instead, so memory stays bounded.
+    with a collection of the young generations instead, so memory stays bounded. Runs in
+    several threads (a server) share one pause: the last to finish turns collection back on.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class _Abort(Exception):
