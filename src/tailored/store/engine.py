@@ -66,7 +66,10 @@ def create_store_engine(url: str) -> sa.Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": 5},
+            # No server-side prepared statements: psycopg prepares a statement after five
+            # runs, and a plan made while the events table was small (a sequential scan)
+            # stayed in use as it grew, making the duplicate check of a bulk load quadratic.
+            connect_args={"connect_timeout": 5, "prepare_threshold": None},
         )
     try:
         with engine.connect():

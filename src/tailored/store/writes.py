@@ -242,6 +242,7 @@ def apply_graph(
 
 
 _EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "id")
+_COPY_EVENTS = f"COPY events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
 _EVENT_JSON = frozenset({"context", "properties", "traits", "integrations", "extra"})
 _EVENT_TIMES = frozenset({"timestamp", "received_at", "sent_at", "original_timestamp"})
 
@@ -295,6 +296,14 @@ def insert_events(
             _dumps(e.integrations) if e.integrations else "{}",
             _dumps(extra) if extra else "{}",
         )
-        rows.append(values if positional else dict(zip(_EVENT_COLUMNS, values, strict=True)))
-    # psycopg sends text as "unknown", which PostgreSQL casts to jsonb as it inserts.
-    conn.exec_driver_sql(sql, rows)
+        rows.append(values)
+    if conn.dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path: one stream instead of a round trip per row
+        # (executemany through the driver took over a millisecond a row).
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(_COPY_EVENTS) as copy:
+            for values in rows:
+                copy.write_row(values)
+        return
+    conn.exec_driver_sql(sql, rows if positional else [
+        dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in rows])
