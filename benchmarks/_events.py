@@ -98,14 +98,14 @@ class _Gen:
                 "app": {"name": "Shop TV", "version": "2.3.0"},
             }
         locale, tz = r.choice(_LOCALES)
-        ctx.update(locale=locale, timezone=tz,
-                   ip=f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}")
+        ip = ".".join(str(r.randint(lo, hi)) for lo, hi in ((1, 223), (0, 255), (0, 255), (1, 254)))
+        ctx.update(locale=locale, timezone=tz, ip=ip)
         return {"kind": kind, "anonymous_id": anon, "context": ctx}
 
     def person(self, i: int) -> dict[str, Any]:
         r = self.rng
         first, last = r.choice(_FIRST), r.choice(_LAST)
-        kinds = ["web"] + r.sample(["ios", "android", "web", "tv"], r.choice([0, 1, 1, 2]))
+        kinds = ["web", *r.sample(["ios", "android", "web", "tv"], r.choice([0, 1, 1, 2]))]
         return {
             "user_id": f"user-{i:07d}",
             "traits": {"email": f"{first}.{last}.{i}@example.com".upper() if i % 17 == 0
@@ -132,7 +132,8 @@ class _Gen:
                     "Product Added to Wishlist"):
             return {"product_id": pid, "sku": pid, "category": r.choice(_CATEGORIES),
                     "brand": r.choice(_BRANDS), "price": price, "currency": "USD",
-                    "quantity": 1 if name == "Product Added" else None, "position": r.randint(1, 24)}
+                    "quantity": 1 if name == "Product Added" else None,
+                    "position": r.randint(1, 24)}
         if name == "Product Rated":
             return {"product_id": pid, "rating": r.randint(1, 5)}
         if name == "Products Searched":
@@ -144,7 +145,7 @@ class _Gen:
                                   "position": k + 1} for k in range(r.randint(2, 6))]}
         if name in ("Order Completed", "Checkout Started"):
             n = r.randint(1, 4)
-            products = [{"product_id": f"sku-{r.randint(1, 5000):05d}",
+            products: list[dict[str, Any]] = [{"product_id": f"sku-{r.randint(1, 5000):05d}",
                          "price": round(r.uniform(3, 250), 2), "quantity": r.randint(1, 3)}
                         for _ in range(n)]
             total = round(sum(p["price"] * p["quantity"] for p in products), 2)

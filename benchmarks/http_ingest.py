@@ -88,7 +88,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def summary_ms(latencies: list[float]) -> dict[str, float]:
+def summary_ms(latencies: list[float]) -> dict[str, float | None]:
     s = sorted(x * 1000 for x in latencies)
     return {"p50_ms": round(percentile(s, 0.50), 2), "p95_ms": round(percentile(s, 0.95), 2),
             "p99_ms": round(percentile(s, 0.99), 2), "max_ms": round(s[-1], 2) if s else None,
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    results = {
+    results: dict[str, Any] = {
         "batch": batch, "track": track, "server_peak_rss_mib": round(server_peak_rss, 1),
         "store_after": {k: stats.get(k) for k in ("events", "duplicates", "profiles", "merges")},
         "targets": {

@@ -57,7 +57,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _events import generate_events, stream_stats  # noqa: E402
-
 from tailored.config import Settings  # noqa: E402
 from tailored.ingest import Ingestor  # noqa: E402
 from tailored.store import Store  # noqa: E402
@@ -104,11 +103,12 @@ def scratch_database(backend: str, pg_url: str) -> Iterator[str]:
 
 def copy_of_events(name: str) -> sa.Table:
     """A copy of the events table (columns, unique messageId, indexes) under another name."""
-    md = sa.MetaData(naming_convention=dict(store_metadata.naming_convention))
+    md = sa.MetaData(naming_convention=dict(store_metadata.naming_convention))  # type: ignore[arg-type]
     table = events_table.to_metadata(md, name=name)
     table.primary_key.name = f"pk_{name}"
     # Explicitly named indexes and constraints would clash with the events table's own.
-    for item in [*table.indexes, *table.constraints]:
+    items: list[Any] = [*table.indexes, *table.constraints]
+    for item in items:
         if isinstance(item.name, str) and item is not table.primary_key:
             item.name = item.name.replace(events_table.name, name, 1)
     return table
@@ -120,7 +120,8 @@ def driver_rows(table: sa.Table, dialect: sa.Dialect, rows: list[dict[str, Any]]
     names = [c.name for c in table.columns if c.name != "id"]
     compiled = table.insert().values({n: sa.bindparam(n) for n in names}).compile(
         dialect=dialect)
-    procs = {n: table.c[n].type._cached_bind_processor(dialect) for n in names}
+    procs: dict[str, Any] = {
+        n: table.c[n].type._cached_bind_processor(dialect) for n in names}
     out: list[Any] = []
     for row in rows:
         values = {n: (procs[n](row[n]) if procs[n] else row[n]) for n in names}
@@ -295,7 +296,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
         print(f"  {r['backend']}: accepted {o['accepted']:,}, duplicates {o['duplicates']:,}, "
               f"profiles created {o['profiles_created']:,}, merges {o['merges']:,}, "
               f"relinks {o['relinks']:,}; ours CPU {o['cpu_seconds']:.1f} s of "
-              f"{o['seconds']:.1f} s wall; RSS after generating {r['rss_after_generate_mib']:.0f} MiB")
+              f"{o['seconds']:.1f} s wall; "
+              f"RSS after generating {r['rss_after_generate_mib']:.0f} MiB")
 
 
 def main(argv: list[str] | None = None) -> int:

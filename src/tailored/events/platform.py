@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -16,6 +17,20 @@ _SERVER_LIBRARIES = (
     "analytics-python", "analytics-node", "analytics-ruby", "analytics-java", "analytics-go",
     "analytics-php", "analytics.net", "analytics-dotnet", "tailored-import", "http",
 )
+
+
+@functools.lru_cache(maxsize=256)
+def _library_platform(lib: str) -> str | None:
+    # Few distinct library names reach a store, so their platform is looked up once each.
+    if lib in ("analytics.js", "analytics-next") or lib.startswith("@segment/analytics"):
+        return "web"
+    if lib.startswith(("analytics-ios", "analytics-swift")):
+        return "ios"
+    if lib.startswith(("analytics-android", "analytics-kotlin")):
+        return "android"
+    if lib.startswith(_SERVER_LIBRARIES):
+        return "server"
+    return None
 
 
 def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
@@ -42,14 +57,10 @@ def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
             if device_type == name or os_name.startswith(name):
                 return name
     lib = str(library.get("name") or "").lower()
-    if lib in ("analytics.js", "analytics-next") or lib.startswith("@segment/analytics"):
-        return "web"
-    if lib.startswith("analytics-ios") or lib.startswith("analytics-swift"):
-        return "ios"
-    if lib.startswith("analytics-android") or lib.startswith("analytics-kotlin"):
-        return "android"
-    if lib.startswith(_SERVER_LIBRARIES):
-        return "server"
+    if lib:
+        by_library = _library_platform(lib)
+        if by_library:
+            return by_library
     agent = str(ctx.get("userAgent") or "").lower()
     if agent:
         if any(w in agent for w in _TV_AGENTS):
