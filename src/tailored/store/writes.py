@@ -37,6 +37,17 @@ def _batches(values: Sequence[Any], size: int = _IN_BATCH) -> Iterable[Sequence[
         yield values[i : i + size]
 
 
+def _one_of(column: sa.ColumnElement[Any], values: Sequence[Any], dialect: sa.Dialect
+            ) -> sa.ColumnElement[bool]:
+    """``column IN values``: on PostgreSQL as ``= ANY(array)``, one parameter whose plan does
+    not hinge on table statistics (a long IN list was planned as a sequential scan on a
+    table never analysed)."""
+    if dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values),
+                                              type_=postgresql.ARRAY(sa.String)))
+    return column.in_(values)
+
+
 def upsert(
     conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: Sequence[str],
     *, keep: Sequence[str] = (),
@@ -58,7 +69,7 @@ def existing_message_ids(conn: sa.Connection, message_ids: Sequence[str]) -> set
     found: set[str] = set()
     for batch in _batches(list(message_ids)):
         found.update(conn.scalars(sa.select(events.c.message_id).where(
-            events.c.message_id.in_(batch))))
+            _one_of(events.c.message_id, batch, conn.dialect))))
     return found
 
 
@@ -151,7 +162,8 @@ def load_graph(
             rows = conn.execute(
                 sa.select(identities.c.value, identities.c.profile_id, identities.c.linked_at,
                           identities.c.first_seen)
-                .where(identities.c.kind == kind, identities.c.value.in_(batch)))
+                .where(identities.c.kind == kind,
+                       _one_of(identities.c.value, batch, conn.dialect)))
             for value, pid, linked_at, first_seen in rows:
                 node_states[(kind, personal.reveal_identity(kind, value))] = NodeState(
                     pid, linked_at, first_seen, stored=True)
@@ -164,7 +176,8 @@ def load_graph(
         else:
             wanted.append(pid)
     for batch in _batches(sorted(wanted)):
-        for r in conn.execute(sa.select(profiles).where(profiles.c.profile_id.in_(batch))):
+        for r in conn.execute(sa.select(profiles).where(
+                _one_of(profiles.c.profile_id, batch, conn.dialect))):
             profile_states[r.profile_id] = ProfileState(
                 profile_id=r.profile_id, user_id=r.user_id,
                 traits=personal.reveal_traits(r.traits), trait_times=dict(r.trait_times),
