@@ -114,14 +114,21 @@ def read_movielens(
         )
         users, user_cols = None, ""
     ratings = _need(folder, _LAYOUTS[layout])
-    if users:
-        first = _first_rating_times(ratings, layout)
-        yield from _identifies(users, user_cols, layout, id_prefix, first)
+    # Users carry no date of their own; their first rating is when the data set first saw
+    # them. It is noted on the one pass over the ratings, and the users follow them.
+    first: dict[str, int] = {}
     for line, f in _rows(ratings, _SEPARATORS[layout]):
-        yield _rating(line, f, layout, _LAYOUTS[layout], id_prefix)
+        rec = _rating(line, f, layout, _LAYOUTS[layout], id_prefix)
+        if isinstance(rec, SourceRecord):
+            user, ts = f[0].strip(), int(f[3])
+            if ts < first.get(user, ts + 1):
+                first[user] = ts
+        yield rec
     if layout == "csv" and tags:
         for line, f in _rows(tags, "csv"):
             yield _tagged(line, f, id_prefix)
+    if users:
+        yield from _identifies(users, user_cols, layout, id_prefix, first)
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -267,17 +274,6 @@ def _csv_items(
 
 def _epoch(text: str) -> datetime:
     return datetime.fromtimestamp(int(text.strip()), tz=UTC)
-
-
-def _first_rating_times(path: Path, layout: str) -> dict[str, int]:
-    # Users carry no date of their own; their first rating is when the data set first saw them.
-    first: dict[str, int] = {}
-    for _, f in _rows(path, _SEPARATORS[layout]):
-        if len(f) == 4 and f[3].strip().isdigit():
-            user, ts = f[0].strip(), int(f[3])
-            if ts < first.get(user, ts + 1):
-                first[user] = ts
-    return first
 
 
 def _identifies(
