@@ -12,28 +12,20 @@ __all__ = ["Context", "Device", "Event", "EventType", "OperatingSystem"]
 EventType = Literal["track", "identify", "page", "screen", "alias", "group"]
 
 
-def _id_text(v: Any) -> Any:
-    # SDKs in typed languages send numeric ids; Segment keeps them as text.
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int | float):
-        return str(int(v)) if float(v).is_integer() else str(v)
-    if isinstance(v, str):
-        v = v.strip()
-        return v or None
-    return v
+# Ids: SDKs in typed languages send numbers, and Segment keeps ids as text. pydantic-core
+# coerces and trims them itself (coerce_numbers_to_str, str_strip_whitespace): a Python
+# validator per id cost more than the rest of the model.
 
 
 class Device(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True,
+                              str_strip_whitespace=True)
 
     id: str | None = None
     type: str | None = None
     manufacturer: str | None = None
     model: str | None = None
     name: str | None = None
-
-    _text_id = field_validator("id", mode="before")(lambda v: _id_text(v))
 
 
 class OperatingSystem(BaseModel):
@@ -64,7 +56,8 @@ class Context(BaseModel):
 class Event(BaseModel):
     """One Segment event, as received (names as in the spec, camelCase on the wire)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True,
+                              str_strip_whitespace=True)
 
     type: EventType
     message_id: str | None = Field(default=None, alias="messageId", max_length=256)
@@ -83,13 +76,6 @@ class Event(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     integrations: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator(
-        "message_id", "user_id", "anonymous_id", "previous_id", "group_id", mode="before"
-    )
-    @classmethod
-    def _ids_as_text(cls, v: Any) -> Any:
-        return _id_text(v)
 
     @field_validator(
         "timestamp", "original_timestamp", "sent_at", "received_at", mode="before"

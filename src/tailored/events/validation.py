@@ -71,6 +71,12 @@ def validate_event(
         field = _field_of(err["loc"])
         raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
 
+    # An empty id is no id.
+    for name in ("message_id", "user_id", "anonymous_id", "previous_id", "group_id"):
+        if getattr(event, name) == "":
+            setattr(event, name, None)
+    if event.context.device is not None and event.context.device.id == "":
+        event.context.device.id = None
     kind = event.type
     if kind == "alias":
         if not event.user_id:
@@ -86,8 +92,9 @@ def validate_event(
     if kind == "group" and not event.group_id:
         raise InvalidInput("groupId: a group call needs a groupId", field="groupId")
 
-    received_at = (received_at.replace(tzinfo=UTC) if received_at.tzinfo is None
-                   else received_at.astimezone(UTC))
+    if received_at.tzinfo is not UTC:  # keep the caller's object when it is already UTC
+        received_at = (received_at.replace(tzinfo=UTC) if received_at.tzinfo is None
+                       else received_at.astimezone(UTC))
     received = event.received_at or received_at
     if event.timestamp is not None:
         timestamp = event.timestamp

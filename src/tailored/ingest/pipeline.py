@@ -189,12 +189,15 @@ class Ingestor:
 
         def run(conn: sa.Connection | None) -> None:
             nonlocal seen
+            now = received_at or self.clock()
             for rec in records:
                 seen += 1
                 if isinstance(rec, SourceError):
                     report.rejected.append(Rejection(rec.line, rec.field, rec.reason))
                     continue
-                now = received_at or self.clock()
+                if not (events or items or edges):
+                    # One receive time a chunk: what arrives together is stamped together.
+                    now = received_at or self.clock()
                 try:
                     if rec.kind == "event":
                         events.append(validate_event(rec.data, received_at=now,

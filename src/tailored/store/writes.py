@@ -293,8 +293,12 @@ def insert_events(
             return t
 
     rows: list[Any] = []
+    # A chunk shares one receive time: its text is made once.
+    received, received_text = None, None
     for v, pid in batch:
         e = v.event
+        if v.received_at is not received:
+            received, received_text = v.received_at, when(v.received_at)
         extra = dict(e.model_extra) if e.model_extra else {}
         extra.pop("writeKey", None)  # a credential, never stored
         if e.category is not None:
@@ -302,7 +306,8 @@ def insert_events(
         values = (
             v.message_id, e.type, e.event, e.name, pid, e.user_id, e.anonymous_id,
             v.device_id, e.previous_id, e.group_id, v.platform,
-            when(v.timestamp), when(v.received_at), when(e.sent_at),
+            received_text if v.timestamp is received else when(v.timestamp), received_text,
+            when(e.sent_at),
             when(e.original_timestamp),
             _dumps(personal.protect_context(v.context)), _dumps(e.properties),
             _dumps(personal.protect_traits(e.traits)) if e.traits else "{}",
