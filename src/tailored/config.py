@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,13 @@ class Settings(BaseSettings):
         default=86_400, ge=0,
         description="How far past the server clock an event's timestamp may lie before it is "
         "rejected (Segment allows a day).",
+    )
+    models_dir: Path = Field(
+        default=Path("tailored-models"),
+        description="Folder where trained recommenders are saved, one .npz file a model.",
+    )
+    default_model: str = Field(
+        default="item-knn", description="The model `tailored recommend` uses unless told."
     )
     max_event_bytes: int = Field(
         default=32 * 1024, description="Largest accepted event, as Segment's HTTP API."

@@ -7,6 +7,7 @@ Hierarchy::
     │   ├── NothingAccepted            (400)  a batch none of whose events was valid
     │   └── PayloadTooLarge            (413)  over Segment's size limits
     ├── NotFound(LookupError)          (404)  no such profile, identity or item
+    ├── NotFittedError(ValueError, AttributeError) (409) a model used before fit
     ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
     │   └── Forbidden                  (403)  a key without the scope needed
     └── StoreUnavailable(ConnectionError) (503) the database cannot be reached or opened
@@ -20,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "Forbidden",
     "InvalidInput",
+    "NotFittedError",
     "NotFound",
     "NothingAccepted",
     "PayloadTooLarge",
@@ -59,6 +61,12 @@ class PayloadTooLarge(InvalidInput):
 
 class NotFound(TailoredError, LookupError):
     status = 404
+
+
+class NotFittedError(TailoredError, ValueError, AttributeError):
+    """A model asked to predict before it was fitted (as scikit-learn's)."""
+
+    status = 409
 
 
 class Unauthorized(TailoredError, PermissionError):

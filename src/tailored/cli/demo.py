@@ -14,6 +14,7 @@ from rich.table import Table
 from tailored.cli.people import render_stats
 from tailored.cli.state import emit, progress, state_of
 from tailored.ingest import Ingestor
+from tailored.recommend.training import train_from_store
 
 __all__ = ["register"]
 
@@ -76,6 +77,11 @@ def quickstart(
     truth = json.loads(Path(paths["truth"]).read_text())
     recovery = stitching_recovery(state.store, truth)
     stats = state.store.stats()
+    with progress(ctx, f"train {state.settings.default_model}"):
+        model, trained = train_from_store(state.store, state.settings.default_model,
+                                          state.settings.models_dir)
+    examples = {p["profile_id"]: [r.to_dict() for r in model.recommend(p["profile_id"], 3)]
+                for p in state.store.profiles(3)}
     data: dict[str, Any] = {
         "database": state.store.url,
         "demo_folder": str(out),
@@ -84,6 +90,8 @@ def quickstart(
         "events_per_second": round(report.accepted / report.seconds) if report.seconds else None,
         "stats": stats,
         "stitching": recovery,
+        "model": {k: trained[k] for k in ("model", "path", "users", "items", "train_seconds")},
+        "recommendations": examples,
     }
 
     def render(console: Console) -> None:
@@ -102,8 +110,16 @@ def quickstart(
                   f"{recovery['anonymous_ids_stitched']:.1%}")
         t.add_row("profiles wrongly holding two people", str(recovery["wrong_merges"]))
         console.print(t)
+        console.print(f"Trained {trained['model']} on {trained['users']:,} people and "
+                      f"{trained['items']:,} items in {trained['train_seconds']:.2f}s. "
+                      "Recommendations for the three busiest people:")
+        for pid, recs in examples.items():
+            console.print(f"[bold]{pid}[/]")
+            for r in recs:
+                console.print(f"  {r['item_id']}  {r['reason']}")
         console.print("Next: [bold]tailored profiles[/], [bold]tailored profile ID --merges[/], "
-                      "[bold]tailored serve[/], [bold]tailored export[/].")
+                      "[bold]tailored recommend ID[/], [bold]tailored serve[/], "
+                      "[bold]tailored export[/].")
 
     emit(ctx, as_json, data, render)
     if report.rejected:

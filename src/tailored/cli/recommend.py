@@ -1,0 +1,99 @@
+"""``tailored train``, ``recommend`` and ``similar``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tailored.cli.state import emit, progress, state_of
+from tailored.errors import NotFound
+from tailored.recommend import MAX_K, MODELS, Filters
+from tailored.recommend.training import load_model, train_from_store
+
+__all__ = ["register"]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help=f"Which trained model: {', '.join(sorted(MODELS))}.")]
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=MAX_K, help="How many items.")]
+
+
+def train(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help=f"{', '.join(sorted(MODELS))}.")]
+        = "item-knn",
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a recommender on a fresh snapshot of the store and save it."""
+    state = state_of(ctx)
+    with progress(ctx, f"train {model}"):
+        _, meta = train_from_store(state.store, model, state.settings.models_dir)
+    emit(ctx, as_json, meta, lambda c: c.print(
+        f"trained {model} on {meta['interactions']:,} interactions of {meta['users']:,} people "
+        f"and {meta['items']:,} items in {meta['train_seconds']:.2f}s → {meta['path']}"))
+
+
+def _render(console: Console, title: str, items: list[dict[str, object]]) -> None:
+    table = Table(title=title)
+    for col in ("#", "item", "score", "reason"):
+        table.add_column(col)
+    for n, it in enumerate(items, start=1):
+        table.add_row(str(n), str(it["item_id"]), f"{it['score']:.4g}", str(it["reason"]))
+    console.print(table)
+
+
+def recommend(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(
+        help="Any identity of the person, or the profile id; an unknown one gets a "
+        "cold-start list.")],
+    k: KOpt = 10,
+    model: ModelOpt = None,
+    include_seen: Annotated[bool, typer.Option(
+        "--include-seen", help="Also recommend what the person already engaged with.")]
+        = False,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Only items whose category path starts with this.")] = None,
+    brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand.")] = None,
+    price_min: Annotated[float | None, typer.Option("--price-min")] = None,
+    price_max: Annotated[float | None, typer.Option("--price-max")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The top k items for a person, each with a reason."""
+    state = state_of(ctx)
+    name = model or state.settings.default_model
+    recommender = load_model(state.settings.models_dir, name)
+    try:
+        profile_id: str | None = state.store.find_profile(person)
+    except NotFound:
+        profile_id = None
+    filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
+                      brands=tuple(brand or ()), price_min=price_min, price_max=price_max)
+    items = [r.to_dict() for r in recommender.recommend(profile_id or person, k, filters)]
+    data = {"user": person, "profile_id": profile_id, "model": name, "items": items}
+    emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", items))
+
+
+def similar(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="An item id.")],
+    k: KOpt = 10,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Items most often chosen by the same people as ITEM."""
+    state = state_of(ctx)
+    name = model or state.settings.default_model
+    items = [r.to_dict() for r in load_model(state.settings.models_dir, name)
+             .similar_items(item, k)]
+    emit(ctx, as_json, {"item": item, "model": name, "items": items},
+         lambda c: _render(c, f"similar to {item}", items))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(recommend)
+    app.command()(similar)

@@ -1,0 +1,281 @@
+"""One contract for every recommender: fit, recommend (each item with a reason), similar
+items, a cheap update for a person with new events, save and load without pickle."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from tailored.errors import InvalidInput, NotFittedError
+from tailored.recommend.catalog import CatalogView
+from tailored.recommend.interactions import SIGNAL_VERBS, Interactions
+
+__all__ = ["MAX_K", "Filters", "Recommendation", "Recommender"]
+
+MAX_K = 1000
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    item_id: str
+    score: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "score": round(float(self.score), 6),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Business rules applied to every list."""
+
+    exclude_seen: bool = True
+    available_only: bool = True
+    categories: tuple[str, ...] = ()  # an item's category path starts with one of these
+    brands: tuple[str, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+    exclude: tuple[str, ...] = ()
+
+    def allowed(self, catalog: CatalogView, item_index: dict[str, int], n: int) -> np.ndarray:
+        mask = np.ones(n, dtype=bool)
+        if self.available_only:
+            mask &= catalog.available
+        if self.categories:
+            mask &= np.array([any(str(c).startswith(p) for p in self.categories)
+                              for c in catalog.categories])
+        if self.brands:
+            mask &= np.isin(catalog.brands, list(self.brands))
+        if self.price_min is not None:
+            mask &= np.nan_to_num(catalog.prices, nan=-np.inf) >= self.price_min
+        if self.price_max is not None:
+            mask &= np.nan_to_num(catalog.prices, nan=np.inf) <= self.price_max
+        for item_id in self.exclude:
+            if item_id in item_index:
+                mask[item_index[item_id]] = False
+        return mask
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+        raise InvalidInput(f"k must be a positive whole number, got {k!r}", field="k")
+    if k > MAX_K:
+        raise InvalidInput(f"k is at most {MAX_K}, got {k}", field="k")
+
+
+class Recommender(ABC):
+    """Base of every recommender: hyperparameters are keyword-only ``__init__`` arguments,
+    ``fit`` returns ``self``, learned state ends in ``_``."""
+
+    name: ClassVar[str]
+    metadata_: dict[str, Any]
+
+    # -- what each model supplies ----------------------------------------------------
+
+    @abstractmethod
+    def _fit(self, data: Interactions) -> None: ...
+
+    @abstractmethod
+    def _scores(self, row: sp.csr_matrix) -> np.ndarray:
+        """Scores of every item for a person whose history is ``row`` (1 × items)."""
+
+    @abstractmethod
+    def _reason(self, row: sp.csr_matrix, item: int, user: int | None) -> str:
+        """Why ``item`` is recommended to the person (``user`` is their row, if known)."""
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        return None
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as scikit-learn reads them: the ``__init__`` arguments."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {n: getattr(self, n) for n in names if n != "self"}
+
+    # -- the contract ---------------------------------------------------------------
+
+    def fit(self, data: Interactions, catalog: CatalogView | None = None) -> Self:
+        if data.matrix.nnz == 0:
+            raise InvalidInput("no interactions to learn from", field="interactions")
+        self.interactions_ = data
+        self.catalog_ = catalog or CatalogView.empty(len(data.item_ids))
+        binary = data.matrix.copy()
+        binary.data[:] = 1.0
+        self.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
+        self._fresh: dict[str, sp.csr_matrix] = {}
+        self.metadata_ = {}
+        self._fit(data)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "interactions_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit")
+
+    def _row(self, user: str) -> sp.csr_matrix | None:
+        if user in self._fresh:
+            return self._fresh[user]
+        index = self.interactions_.user_index.get(user)
+        return None if index is None else self.interactions_.matrix[index]
+
+    def recommend(self, user: str, k: int = 10, filters: Filters | None = None
+                  ) -> list[Recommendation]:
+        """The top ``k`` items for ``user``, each with a reason; an unknown person gets the
+        most popular items, and the reason says so."""
+        self._check_fitted()
+        _check_k(k)
+        filters = filters or Filters()
+        data, n = self.interactions_, len(self.interactions_.item_ids)
+        allowed = filters.allowed(self.catalog_, data.item_index, n)
+        row = self._row(user)
+        known = row is not None and row.nnz > 0
+        if row is not None and known and filters.exclude_seen:
+            allowed[row.indices] = False
+        picks: list[Recommendation] = []
+        if row is not None and known:
+            scores = self._scores(row)
+            user_index = data.user_index.get(user)
+            picks = self._top(scores, allowed, k, lambda i: self._reason(row, i, user_index))
+        if len(picks) < k:
+            # Fill from what is popular: better a popular item, said so, than a short list.
+            taken = allowed.copy()
+            taken[[data.item_index[p.item_id] for p in picks]] = False
+            reason = (self._popular_reason if known else self._cold_reason)
+            picks += self._top(self.popularity_ / max(self.popularity_.max(), 1.0) * 1e-3,
+                               taken, k - len(picks), reason, positive_only=False)
+        return picks
+
+    def _popular_reason(self, item: int) -> str:
+        return f"popular: {int(self.popularity_[item])} people engaged with it"
+
+    def _cold_reason(self, item: int) -> str:
+        return (f"popular with {int(self.popularity_[item])} people — we don't know your "
+                "taste yet")
+
+    def _top(self, scores: np.ndarray, allowed: np.ndarray, k: int, reason: Any,
+             *, positive_only: bool = True) -> list[Recommendation]:
+        candidates = np.flatnonzero(allowed & (scores > 0)) if positive_only else \
+            np.flatnonzero(allowed)
+        if len(candidates) == 0 or k <= 0:
+            return []
+        if len(candidates) > k:
+            part = np.argpartition(-scores[candidates], k - 1)[:k]
+            candidates = candidates[part]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        ids = self.interactions_.item_ids
+        return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order]
+
+    def recommend_batch(self, users: Iterable[str], k: int = 10,
+                        filters: Filters | None = None) -> dict[str, list[Recommendation]]:
+        return {u: self.recommend(u, k, filters) for u in users}
+
+    def similar_items(self, item: str, k: int = 10) -> list[Recommendation]:
+        """Items most often engaged with by the same people (cosine over people)."""
+        self._check_fitted()
+        _check_k(k)
+        data = self.interactions_
+        index = data.item_index.get(item)
+        if index is None:
+            raise InvalidInput(f"unknown item {item!r}", field="item")
+        x = data.matrix.tocsc()
+        col = x[:, index]
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
+        scores = np.asarray((x.T @ col).todense()).ravel() / (
+            norms * max(norms[index], 1e-12) + 1e-12)
+        allowed = np.ones(len(scores), dtype=bool)
+        allowed[index] = False
+        label = self.catalog_.label(index, item)
+        return self._top(scores, allowed, k, lambda i: f"often chosen together with {label}")
+
+    def update(self, user: str, item_ids: Sequence[str], weights: Sequence[float] | None = None
+               ) -> None:
+        """Fold a person's new events in without retraining: their next list uses them."""
+        self._check_fitted()
+        data = self.interactions_
+        row = self._row(user)
+        current = row.toarray().ravel() if row is not None else np.zeros(len(data.item_ids))
+        for n, item in enumerate(item_ids):
+            index = data.item_index.get(item)
+            if index is not None:
+                current[index] += 1.0 if weights is None else float(weights[n])
+        self._fresh[user] = sp.csr_matrix(current)
+
+    # -- persistence ----------------------------------------------------------------
+
+    def save(self, path: Path, metadata: dict[str, Any] | None = None) -> None:
+        """One .npz file, no pickle: arrays and a JSON header."""
+        self._check_fitted()
+        data, cat = self.interactions_, self.catalog_
+        header = {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
+                  "metadata": metadata or {}}
+        arrays = {
+            "header": np.array(json.dumps(header, default=str)),
+            "user_ids": data.user_ids.astype(str), "item_ids": data.item_ids.astype(str),
+            "x_data": data.matrix.data, "x_indices": data.matrix.indices,
+            "x_indptr": data.matrix.indptr, "s_data": data.strongest.data,
+            "s_indices": data.strongest.indices, "s_indptr": data.strongest.indptr,
+            "titles": cat.titles.astype(str), "available": cat.available,
+            "categories": cat.categories.astype(str), "brands": cat.brands.astype(str),
+            "prices": cat.prices,
+            **{f"m_{k}": v for k, v in self._state().items()},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    @staticmethod
+    def read_header(path: Path) -> dict[str, Any]:
+        with np.load(path, allow_pickle=False) as z:
+            return dict(json.loads(str(z["header"])))
+
+    @classmethod
+    def load(cls, path: Path) -> Recommender:
+        from tailored.recommend.registry import MODELS
+
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            if header.get("format") != FORMAT_VERSION:
+                raise InvalidInput(f"{path} was saved in format {header.get('format')}, this "
+                                   f"version reads {FORMAT_VERSION}: retrain", field="model")
+            model_cls = MODELS[header["model"]]
+            model = model_cls(**header["params"])
+            shape = (len(z["user_ids"]), len(z["item_ids"]))
+            data = Interactions(
+                matrix=sp.csr_matrix((z["x_data"], z["x_indices"], z["x_indptr"]), shape=shape),
+                user_ids=z["user_ids"], item_ids=z["item_ids"],
+                strongest=sp.csr_matrix((z["s_data"], z["s_indices"], z["s_indptr"]),
+                                        shape=shape))
+            catalog = CatalogView(z["titles"].astype(object), z["available"],
+                                  z["categories"].astype(object), z["brands"].astype(object),
+                                  z["prices"])
+            state = {k[2:]: z[k] for k in z.files if k.startswith("m_")}
+        model.interactions_ = data
+        model.catalog_ = catalog
+        binary = data.matrix.copy()
+        binary.data[:] = 1.0
+        model.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
+        model._fresh = {}
+        model.metadata_ = header["metadata"]
+        model._restore(state)
+        return model
+
+    # -- helpers for reasons --------------------------------------------------------
+
+    def _because(self, source: int, user: int | None) -> str:
+        """"because you bought X": the verb from the person's strongest signal on X."""
+        data = self.interactions_
+        label = self.catalog_.label(source, str(data.item_ids[source]))
+        verb = "liked" if user is None else SIGNAL_VERBS.get(data.signal_of(user, source),
+                                                             "liked")
+        return f"because you {verb} {label}"

@@ -1,0 +1,159 @@
+"""The person × item matrix every recommender learns from, built from a Parquet snapshot.
+
+Each event type carries a weight (a view says less than an order; an explicit rating is its
+own signal), optionally decayed with age, summed per person and item. Alongside the weights,
+the strongest signal of each pair is kept, so a reason can say "because you bought X" rather
+than "because of X".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+from tailored.errors import InvalidInput
+
+__all__ = ["DEFAULT_WEIGHTS", "SIGNAL_VERBS", "Interactions", "Weights"]
+
+# Signals in order of strength: the index is the code kept per pair (0 = none).
+SIGNALS = ("view", "click", "email_click", "wishlist", "share", "review", "rating", "cart",
+           "checkout", "order")
+SIGNAL_VERBS = {
+    "view": "viewed", "click": "clicked on", "email_click": "clicked on", "wishlist":
+    "saved", "share": "shared", "review": "reviewed", "rating": "rated", "cart":
+    "added to your cart", "checkout": "nearly bought", "order": "bought", None: "liked",
+}
+DEFAULT_WEIGHTS: Mapping[str, float] = {
+    "view": 1.0, "click": 1.0, "email_click": 1.0, "wishlist": 2.0, "share": 2.0,
+    "review": 3.0, "cart": 3.0, "checkout": 3.0, "order": 5.0,
+    # Per star: a 5-star rating weighs 5, a 1-star rating 1.
+    "rating": 1.0,
+    # Events of names we do not know (e.g. "Artist Played" with a play count in `value`).
+    "other": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each kind of event counts, and how fast it fades (``half_life_days``)."""
+
+    per_signal: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    half_life_days: float | None = None
+    # For unknown event names with a numeric `value` (play counts): log1p(value) × weight.
+    use_value: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.per_signal) - set(DEFAULT_WEIGHTS)
+        if unknown:
+            raise InvalidInput(f"weights: unknown signal(s) {sorted(unknown)}; known: "
+                               f"{sorted(DEFAULT_WEIGHTS)}", field="weights")
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise InvalidInput("half_life_days must be positive", field="half_life_days")
+
+
+@dataclass
+class Interactions:
+    """A CSR matrix of weights (people × items) with the ids of its rows and columns."""
+
+    matrix: sp.csr_matrix
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    strongest: sp.csr_matrix  # int8 codes into SIGNALS (+1), same pattern as `matrix`
+
+    def __post_init__(self) -> None:
+        self.user_index = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        self.item_index = {t: i for i, t in enumerate(self.item_ids.tolist())}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape  # type: ignore[return-value]
+
+    @classmethod
+    def from_arrays(
+        cls, users: Any, items: Any, weights: Any = None, signals: Any = None,
+        item_ids: Any = None,
+    ) -> Interactions:
+        """From parallel arrays; repeated (user, item) pairs add up."""
+        users = np.asarray(users, dtype=str)
+        items = np.asarray(items, dtype=str)
+        if len(users) == 0:
+            raise InvalidInput("no interactions to learn from: the table is empty",
+                               field="interactions")
+        w = np.ones(len(users)) if weights is None else np.asarray(weights, dtype=np.float64)
+        codes = (np.zeros(len(users), dtype=np.int8) if signals is None
+                 else np.asarray(signals, dtype=np.int8))
+        user_ids, u = np.unique(users, return_inverse=True)
+        if item_ids is None:
+            item_ids, i = np.unique(items, return_inverse=True)
+        else:
+            item_ids = np.asarray(item_ids, dtype=str)
+            lookup = {t: n for n, t in enumerate(item_ids.tolist())}
+            extra = sorted(set(items.tolist()) - set(lookup))
+            if extra:
+                item_ids = np.concatenate([item_ids, np.asarray(extra, dtype=str)])
+                lookup.update({t: len(lookup) + n for n, t in enumerate(extra)})
+            i = np.fromiter((lookup[t] for t in items.tolist()), dtype=np.int64,
+                            count=len(items))
+        shape = (len(user_ids), len(item_ids))
+        matrix = sp.csr_matrix((w, (u, i)), shape=shape)
+        matrix.sum_duplicates()
+        # Keep the strongest code per pair (not the sum): max over duplicates.
+        coo = sp.coo_matrix((codes, (u, i)), shape=shape)
+        order = np.lexsort((coo.data, coo.col, coo.row))
+        rows, cols, data = coo.row[order], coo.col[order], coo.data[order]
+        last = np.ones(len(rows), dtype=bool)
+        last[:-1] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        strongest = sp.csr_matrix((data[last].astype(np.int8), (rows[last], cols[last])),
+                                  shape=shape)
+        return cls(matrix=matrix.tocsr(), user_ids=user_ids, item_ids=item_ids,
+                   strongest=strongest)
+
+    @classmethod
+    def from_snapshot(
+        cls, folder: Path, weights: Weights | None = None, *, now: datetime | None = None,
+    ) -> Interactions:
+        """From a snapshot's interactions.parquet (and items.parquet for the full catalogue)."""
+        weights = weights or Weights()
+        path = Path(folder) / "interactions.parquet"
+        if not path.exists():
+            raise InvalidInput(f"no interactions.parquet in {folder}: export a snapshot first",
+                               field="snapshot")
+        table = pq.read_table(path, columns=["profile_id", "item_id", "signal", "timestamp",
+                                             "rating", "value"])
+        signal = table["signal"].to_numpy(zero_copy_only=False)
+        known = {s: weights.per_signal.get(s, 0.0) for s in DEFAULT_WEIGHTS}
+        w = np.array([known.get(s, 0.0) if s is not None else known["other"]
+                      for s in signal.tolist()], dtype=np.float64)
+        rating = table["rating"].to_numpy(zero_copy_only=False).astype(np.float64)
+        is_rating = signal == "rating"
+        w[is_rating] = w[is_rating] * np.nan_to_num(rating[is_rating], nan=0.0)
+        if weights.use_value:
+            value = table["value"].to_numpy(zero_copy_only=False).astype(np.float64)
+            other = np.array([s is None for s in signal.tolist()]) & ~np.isnan(value)
+            w[other] = w[other] * np.log1p(np.clip(value[other], 0, None))
+        if weights.half_life_days is not None and len(w):
+            ts = pc.cast(table["timestamp"], "int64").to_numpy() / 1e6  # µs → s
+            ref = now.timestamp() if now else float(ts.max())
+            w = w * np.power(0.5, (ref - ts) / 86400.0 / weights.half_life_days)
+        code_of = {s: n + 1 for n, s in enumerate(SIGNALS)}
+        codes = np.array([code_of.get(s, 0) for s in signal.tolist()], dtype=np.int8)
+        keep = w > 0
+        items_path = Path(folder) / "items.parquet"
+        item_ids = (pq.read_table(items_path, columns=["item_id"])["item_id"].to_numpy(
+            zero_copy_only=False) if items_path.exists() else None)
+        return cls.from_arrays(
+            table["profile_id"].to_numpy(zero_copy_only=False)[keep],
+            table["item_id"].to_numpy(zero_copy_only=False)[keep], w[keep], codes[keep],
+            item_ids=item_ids)
+
+    def signal_of(self, user: int, item: int) -> str | None:
+        code = int(self.strongest[user, item])
+        return SIGNALS[code - 1] if code > 0 else None

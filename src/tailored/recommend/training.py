@@ -1,0 +1,64 @@
+"""Training from the store: snapshot, fit, save with what it was trained on."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tailored.errors import InvalidInput, NotFound
+from tailored.recommend.base import Recommender
+from tailored.recommend.catalog import CatalogView
+from tailored.recommend.interactions import Interactions, Weights
+from tailored.recommend.registry import MODELS
+from tailored.store import Store
+from tailored.store.snapshots import export_snapshot
+
+__all__ = ["load_model", "model_path", "train_from_store"]
+
+
+def model_path(models_dir: Path, name: str) -> Path:
+    return models_dir / f"{name}.npz"
+
+
+def train_from_store(
+    store: Store, name: str, models_dir: Path, *, params: dict[str, Any] | None = None,
+    weights: Weights | None = None,
+) -> tuple[Recommender, dict[str, Any]]:
+    """Fit model ``name`` on a fresh snapshot of the store and save it in ``models_dir``."""
+    if name not in MODELS:
+        raise InvalidInput(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}",
+                           field="model")
+    model = MODELS[name](**(params or {}))
+    with tempfile.TemporaryDirectory(prefix="tailored-snapshot-") as tmp:
+        manifest = export_snapshot(store, Path(tmp))
+        if manifest["tables"]["interactions"] == 0:
+            raise InvalidInput("the store has no person-item interactions to learn from: "
+                               "ingest or import events with a product_id first",
+                               field="interactions")
+        data = Interactions.from_snapshot(Path(tmp), weights)
+        catalog = CatalogView.from_snapshot(Path(tmp), data.item_ids)
+        started = time.perf_counter()
+        model.fit(data, catalog)
+        seconds = time.perf_counter() - started
+    metadata = {
+        "model": name, "params": model.get_params(),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_seconds": round(seconds, 3), "snapshot": manifest,
+        "users": len(data.user_ids), "items": len(data.item_ids),
+        "interactions": int(data.matrix.nnz),
+    }
+    path = model_path(models_dir, name)
+    model.save(path, metadata)
+    metadata["path"] = str(path)
+    return model, metadata
+
+
+def load_model(models_dir: Path, name: str) -> Recommender:
+    path = model_path(models_dir, name)
+    if not path.exists():
+        raise NotFound(f"no trained {name!r} model in {models_dir}: run "
+                       f"`tailored train --model {name}` first")
+    return Recommender.load(path)
