@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tailored import __version__
 from tailored.api.errors import install_error_handler
-from tailored.api.routes import catalog, people, segment
+from tailored.api.routes import catalog, people, recommendations, segment
 from tailored.config import Settings
 from tailored.ingest import Ingestor
 from tailored.store import Store
@@ -41,6 +41,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
-    for module in (segment, people, catalog):
+    for module in (segment, people, catalog, recommendations):
         app.include_router(module.router)
     return app

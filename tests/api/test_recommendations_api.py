@@ -1,0 +1,61 @@
+"""GET /v1/recommendations/{person} over a trained model."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tailored.api.app import create_app
+from tailored.config import Settings
+from tailored.ingest import Ingestor
+from tailored.recommend.training import train_from_store
+from tailored.store import Store
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+@pytest.fixture
+def client(store: Store, store_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    events = [{"type": "track", "event": "Order Completed", "userId": f"u{u}",
+               "messageId": f"m{u}-{i}", "timestamp": "2026-01-01T00:00:00Z",
+               "properties": {"products": [{"product_id": f"{'ab'[u % 2]}{(u + i) % 4}"}]}}
+              for u in range(8) for i in range(3)]
+    assert not Ingestor(store).ingest_events(events).rejected
+    settings = Settings(database_url=store_url, models_dir=tmp_path / "models")
+    train_from_store(store, "item-knn", settings.models_dir)
+    with TestClient(create_app(settings, store=store)) as c:
+        yield c
+
+
+def test_recommendations_for_a_known_person_have_reasons(client: TestClient,
+                                                         store: Store) -> None:
+    r = client.get("/v1/recommendations/u0?k=2", headers=auth(store.create_key("read")))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["model"] == "item-knn" and body["profile_id"] == store.find_profile("u0")
+    assert len(body["items"]) == 2 and all(i["reason"] for i in body["items"])
+
+
+def test_unknown_person_gets_a_cold_start_list(client: TestClient, store: Store) -> None:
+    r = client.get("/v1/recommendations/stranger?k=3", headers=auth(store.create_key("read")))
+    assert r.status_code == 200 and len(r.json()["items"]) == 3
+    assert all("don't know" in i["reason"] for i in r.json()["items"])
+
+
+def test_bad_k_is_400_and_needs_a_read_key(client: TestClient, store: Store) -> None:
+    read = auth(store.create_key("read"))
+    assert client.get("/v1/recommendations/u0?k=0", headers=read).status_code == 400
+    assert client.get("/v1/recommendations/u0", headers=auth(store.create_key("ingest"))
+                      ).status_code == 403
+
+
+def test_untrained_model_is_404_saying_what_to_run(client: TestClient, store: Store) -> None:
+    r = client.get("/v1/recommendations/u0?model=popular",
+                   headers=auth(store.create_key("read")))
+    assert r.status_code == 404 and "tailored train --model popular" in r.json()["message"]
