@@ -59,3 +59,20 @@ def test_untrained_model_is_404_saying_what_to_run(client: TestClient, store: St
     r = client.get("/v1/recommendations/u0?model=popular",
                    headers=auth(store.create_key("read")))
     assert r.status_code == 404 and "tailored train --model popular" in r.json()["message"]
+
+
+def test_a_new_event_changes_the_persons_list_without_retraining(client: TestClient,
+                                                                  store: Store) -> None:
+    read, write = auth(store.create_key("read")), auth(store.create_key("ingest"))
+    before = client.get("/v1/recommendations/u0?k=3", headers=read).json()["items"]
+    # A brand-new person: cold start until their first order arrives over the API.
+    cold = client.get("/v1/recommendations/newbie?k=3", headers=read).json()["items"]
+    assert all("don't know" in i["reason"] for i in cold)
+    r = client.post("/v1/track", headers=write, json={
+        "userId": "newbie", "event": "Order Completed", "messageId": "fresh-1",
+        "properties": {"products": [{"product_id": "b1"}]}})
+    assert r.status_code == 200
+    warm = client.get("/v1/recommendations/newbie?k=3", headers=read).json()["items"]
+    assert warm[0]["item_id"].startswith("b") and "bought" in warm[0]["reason"]
+    assert "b1" not in {i["item_id"] for i in warm}
+    assert client.get("/v1/recommendations/u0?k=3", headers=read).json()["items"] == before

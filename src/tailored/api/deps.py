@@ -11,10 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from tailored.config import Settings
 from tailored.errors import Forbidden, Unauthorized
 from tailored.ingest import Ingestor
+from tailored.recommend.training import ModelCache
 from tailored.store import Scope, Store
 
 __all__ = [
     "IngestorDep",
+    "ModelsDep",
     "SettingsDep",
     "StoreDep",
     "authorize",
@@ -31,6 +33,13 @@ def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
+def get_models(request: Request) -> ModelCache:
+    cache = getattr(request.app.state, "models", None)
+    if cache is None:
+        cache = request.app.state.models = ModelCache(request.app.state.settings.models_dir)
+    return cache  # type: ignore[no-any-return]
+
+
 def get_ingestor(request: Request) -> Ingestor:
     return request.app.state.ingestor  # type: ignore[no-any-return]
 
@@ -38,6 +47,7 @@ def get_ingestor(request: Request) -> Ingestor:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+ModelsDep = Annotated[ModelCache, Depends(get_models)]
 
 # Which scopes a key of each scope may act in.
 _GRANTS: dict[str, set[str]] = {

@@ -144,18 +144,24 @@ class Ingestor:
     def ingest_events(
         self, raws: Iterable[Any], *, start_index: int = 0, strict: bool = False,
         received_at: datetime | None = None,
+        on_committed: Callable[[list[tuple[str, ValidEvent]]], None] | None = None,
     ) -> IngestReport:
         """Ingest raw Segment events (dicts); rejections are indexed from ``start_index``."""
         return self.ingest(
             (SourceRecord("event", raw, i) for i, raw in enumerate(raws, start=start_index)),
-            strict=strict, received_at=received_at,
+            strict=strict, received_at=received_at, on_committed=on_committed,
         )
 
     def ingest(
         self, records: Iterable[SourceRecord | SourceError], *, strict: bool = False,
         received_at: datetime | None = None, on_progress: Callable[[int], None] | None = None,
+        on_committed: Callable[[list[tuple[str, ValidEvent]]], None] | None = None,
     ) -> IngestReport:
-        """Ingest records from any source; see the module docstring for transactions."""
+        """Ingest records from any source; see the module docstring for transactions.
+
+        ``on_committed`` is called after each committed chunk with its accepted events and
+        the profile each landed on (not in strict runs, whose one commit comes at the end).
+        """
         started = time.perf_counter()
         report = IngestReport()
         events: list[ValidEvent] = []
@@ -175,7 +181,9 @@ class Ingestor:
                         self._cache.clear()
                         raise
                     if done is not None:
-                        self._cache.keep(*done)
+                        self._cache.keep(*done[:2])
+                        if on_committed is not None:
+                            on_committed(done[2])
             else:
                 # One long transaction (strict): nothing is committed until the end, so
                 # nothing may be cached either.
@@ -240,7 +248,7 @@ class Ingestor:
 
     def _write(self, conn: sa.Connection, events: list[ValidEvent], items: list[Item],
                edges: list[Edge], report: IngestReport, cache: GraphCache | None
-               ) -> tuple[IdentityGraph, int] | None:
+               ) -> tuple[IdentityGraph, int, list[tuple[str, ValidEvent]]] | None:
         # Items first: an event may name an item its own chunk introduces.
         if items:
             report.items += self.store.upsert_items(items, conn)
@@ -268,8 +276,8 @@ class Ingestor:
         known = set(graph.profiles)
         assigned = [graph.resolve(v) for v in fresh]
         apply_graph(conn, graph, personal, now)
-        insert_events(conn, [(v, graph.canonical(p)) for v, p in zip(fresh, assigned,
-                                                                      strict=True)], personal)
+        attributed = [(v, graph.canonical(p)) for v, p in zip(fresh, assigned, strict=True)]
+        insert_events(conn, attributed, personal)
         if dups:
             count_duplicates(conn, dups, now)
         version = bump_graph_version(conn, version)
@@ -279,4 +287,4 @@ class Ingestor:
             1 for pid, p in graph.profiles.items() if pid not in known and p.merged_into is None)
         report.merges += sum(1 for m in graph.merges if m.kind == "merge")
         report.relinks += sum(1 for m in graph.merges if m.kind == "relink")
-        return graph, version
+        return graph, version, [(pid, v) for v, pid in attributed]

@@ -90,8 +90,8 @@ class Recommender(ABC):
         """Scores of every item for a person whose history is ``row`` (1 × items)."""
 
     @abstractmethod
-    def _reason(self, row: sp.csr_matrix, item: int, user: int | None) -> str:
-        """Why ``item`` is recommended to the person (``user`` is their row, if known)."""
+    def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
+        """Why ``item`` is recommended to ``user``, whose history is ``row``."""
 
     def _state(self) -> dict[str, np.ndarray]:
         return {}
@@ -115,6 +115,7 @@ class Recommender(ABC):
         binary.data[:] = 1.0
         self.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
         self._fresh: dict[str, sp.csr_matrix] = {}
+        self._fresh_signals: dict[str, dict[int, str | None]] = {}
         self.metadata_ = {}
         self._fit(data)
         return self
@@ -145,8 +146,7 @@ class Recommender(ABC):
         picks: list[Recommendation] = []
         if row is not None and known:
             scores = self._scores(row)
-            user_index = data.user_index.get(user)
-            picks = self._top(scores, allowed, k, lambda i: self._reason(row, i, user_index))
+            picks = self._top(scores, allowed, k, lambda i: self._reason(row, i, user))
         if len(picks) < k:
             # Fill from what is popular: better a popular item, said so, than a short list.
             taken = allowed.copy()
@@ -198,17 +198,22 @@ class Recommender(ABC):
         label = self.catalog_.label(index, item)
         return self._top(scores, allowed, k, lambda i: f"often chosen together with {label}")
 
-    def update(self, user: str, item_ids: Sequence[str], weights: Sequence[float] | None = None
-               ) -> None:
-        """Fold a person's new events in without retraining: their next list uses them."""
+    def update(self, user: str, item_ids: Sequence[str], weights: Sequence[float] | None = None,
+               signals: Sequence[str | None] | None = None) -> None:
+        """Fold a person's new events in without retraining: their next list uses them.
+
+        ``signals`` (e.g. "order", "view") let reasons say what the person did."""
         self._check_fitted()
         data = self.interactions_
         row = self._row(user)
         current = row.toarray().ravel() if row is not None else np.zeros(len(data.item_ids))
+        said = self._fresh_signals.setdefault(user, {})
         for n, item in enumerate(item_ids):
             index = data.item_index.get(item)
             if index is not None:
                 current[index] += 1.0 if weights is None else float(weights[n])
+                if signals is not None:
+                    said[index] = signals[n]
         self._fresh[user] = sp.csr_matrix(current)
 
     # -- persistence ----------------------------------------------------------------
@@ -266,16 +271,19 @@ class Recommender(ABC):
         binary.data[:] = 1.0
         model.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
         model._fresh = {}
+        model._fresh_signals = {}
         model.metadata_ = header["metadata"]
         model._restore(state)
         return model
 
     # -- helpers for reasons --------------------------------------------------------
 
-    def _because(self, source: int, user: int | None) -> str:
+    def _because(self, source: int, user: str) -> str:
         """"because you bought X": the verb from the person's strongest signal on X."""
         data = self.interactions_
         label = self.catalog_.label(source, str(data.item_ids[source]))
-        verb = "liked" if user is None else SIGNAL_VERBS.get(data.signal_of(user, source),
-                                                             "liked")
-        return f"because you {verb} {label}"
+        signal = self._fresh_signals.get(user, {}).get(source)
+        index = data.user_index.get(user)
+        if signal is None and index is not None:
+            signal = data.signal_of(index, source)
+        return f"because you {SIGNAL_VERBS.get(signal, 'liked')} {label}"

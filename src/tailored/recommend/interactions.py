@@ -50,6 +50,18 @@ class Weights:
     # For unknown event names with a numeric `value` (play counts): log1p(value) × weight.
     use_value: bool = True
 
+    def of(self, signal: str | None, rating: float | None = None,
+           value: float | None = None, age_days: float = 0.0) -> float:
+        """The weight of one interaction: what ``from_snapshot`` gives each row."""
+        w = self.per_signal.get(signal if signal is not None else "other", 0.0)
+        if signal == "rating":
+            w *= rating or 0.0
+        elif signal is None and self.use_value and value is not None:
+            w *= float(np.log1p(max(value, 0.0)))
+        if self.half_life_days is not None:
+            w *= 0.5 ** (age_days / self.half_life_days)
+        return w
+
     def __post_init__(self) -> None:
         unknown = set(self.per_signal) - set(DEFAULT_WEIGHTS)
         if unknown:

@@ -90,7 +90,7 @@ class ItemKNN(Recommender):
     def _scores(self, row: sp.csr_matrix) -> np.ndarray:
         return np.asarray((row @ self.similarity_).todense()).ravel()
 
-    def _reason(self, row: sp.csr_matrix, item: int, user: int | None) -> str:
+    def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         contributions = row.multiply(self.similarity_[:, item].T).tocsr()
         if contributions.nnz == 0:
             return "people with similar taste liked it"

@@ -37,7 +37,7 @@ class Popular(Recommender):
     def _scores(self, row: sp.csr_matrix) -> np.ndarray:
         return self.scores_.astype(np.float64)
 
-    def _reason(self, row: sp.csr_matrix, item: int, user: int | None) -> str:
+    def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         return f"popular: {int(self.popularity_[item])} people engaged with it"
 
     def _state(self) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from tailored.recommend.registry import MODELS
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
 
-__all__ = ["load_model", "model_path", "train_from_store"]
+__all__ = ["ModelCache", "load_model", "model_path", "train_from_store"]
 
 
 def model_path(models_dir: Path, name: str) -> Path:
@@ -62,3 +63,26 @@ def load_model(models_dir: Path, name: str) -> Recommender:
         raise NotFound(f"no trained {name!r} model in {models_dir}: run "
                        f"`tailored train --model {name}` first")
     return Recommender.load(path)
+
+
+class ModelCache:
+    """Trained models loaded once, and again when their file is replaced by a retrain."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+        self._models: dict[str, tuple[float, Recommender]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Recommender:
+        path = model_path(self.models_dir, name)
+        mtime = path.stat().st_mtime if path.exists() else -1.0
+        with self._lock:
+            cached = self._models.get(name)
+            if cached is None or cached[0] != mtime:
+                cached = (mtime, load_model(self.models_dir, name))
+                self._models[name] = cached
+            return cached[1]
+
+    def loaded(self) -> list[Recommender]:
+        with self._lock:
+            return [model for _, model in self._models.values()]

@@ -2,53 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from tailored.api.deps import SettingsDep, StoreDep, require
+from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
 from tailored.errors import NotFound
-from tailored.recommend import MAX_K, Filters, Recommender
-from tailored.recommend.training import load_model, model_path
+from tailored.recommend import MAX_K, Filters
 
-__all__ = ["ModelCache", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
-
-
-class ModelCache:
-    """Trained models loaded once, and again when their file is replaced by a retrain."""
-
-    def __init__(self, models_dir: Path) -> None:
-        self.models_dir = models_dir
-        self._models: dict[str, tuple[float, Recommender]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, name: str) -> Recommender:
-        path = model_path(self.models_dir, name)
-        mtime = path.stat().st_mtime if path.exists() else -1.0
-        with self._lock:
-            cached = self._models.get(name)
-            if cached is None or cached[0] != mtime:
-                cached = (mtime, load_model(self.models_dir, name))
-                self._models[name] = cached
-            return cached[1]
-
-
-def _models(request: Request) -> ModelCache:
-    cache = getattr(request.app.state, "models", None)
-    if cache is None:
-        cache = request.app.state.models = ModelCache(request.app.state.settings.models_dir)
-    return cache  # type: ignore[no-any-return]
 
 
 @router.get("/recommendations/{person}", dependencies=[require("read")])
 async def recommendations(
     person: str,
-    request: Request,
+    models: ModelsDep,
     store: StoreDep,
     settings: SettingsDep,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
@@ -61,7 +32,7 @@ async def recommendations(
 ) -> dict[str, Any]:
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
     name = model or settings.default_model
-    recommender = await run_in_threadpool(_models(request).get, name)
+    recommender = await run_in_threadpool(models.get, name)
     try:
         profile_id: str | None = await run_in_threadpool(store.find_profile, person)
     except NotFound:

@@ -7,6 +7,7 @@ to its events. Limits as Segment's: 32 KB an event, 500 KB a request.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +16,19 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from tailored.api.deps import IngestorDep, SettingsDep, StoreDep, authorize, key_from_header
+from tailored.api.deps import (
+    IngestorDep,
+    SettingsDep,
+    StoreDep,
+    authorize,
+    get_models,
+    key_from_header,
+)
 from tailored.api.schemas import IngestResult
 from tailored.config import Settings
 from tailored.errors import InvalidInput, NothingAccepted, PayloadTooLarge
 from tailored.ingest import IngestReport, Rejection
+from tailored.recommend.freshness import fold_in
 
 __all__ = ["router"]
 
@@ -84,8 +93,10 @@ async def _ingest(
     too_big = _size_rejections(events, settings)
     keep = [_server_received(ev) for i, ev in enumerate(events) if i not in too_big]
     positions = [i for i in range(len(events)) if i not in too_big]
+    models = get_models(request)
     report: IngestReport = await run_in_threadpool(
-        ingestor.ingest_events, keep, received_at=datetime.now(UTC))
+        functools.partial(ingestor.ingest_events, keep, received_at=datetime.now(UTC),
+                          on_committed=lambda done: fold_in(models.loaded(), done)))
     # Rejections are reported by position in the request, whatever was set aside first.
     rejected = sorted([*too_big.values(), *(
         Rejection(positions[r.index], r.field, r.reason) for r in report.rejected)],
