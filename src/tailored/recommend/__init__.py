@@ -6,6 +6,7 @@ from tailored.recommend.interactions import DEFAULT_WEIGHTS, Interactions, Weigh
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
 from tailored.recommend.registry import MODELS
+from tailored.recommend.social import Social
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -18,5 +19,6 @@ __all__ = [
     "Popular",
     "Recommendation",
     "Recommender",
+    "Social",
     "Weights",
 ]

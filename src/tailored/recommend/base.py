@@ -78,6 +78,8 @@ class Recommender(ABC):
     ``fit`` returns ``self``, learned state ends in ``_``."""
 
     name: ClassVar[str]
+    # True for models that know something of a person beyond their history (their friends).
+    scores_without_history: ClassVar[bool] = False
     metadata_: dict[str, Any]
 
     # -- what each model supplies ----------------------------------------------------
@@ -86,8 +88,8 @@ class Recommender(ABC):
     def _fit(self, data: Interactions) -> None: ...
 
     @abstractmethod
-    def _scores(self, row: sp.csr_matrix) -> np.ndarray:
-        """Scores of every item for a person whose history is ``row`` (1 × items)."""
+    def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
+        """Scores of every item for ``user``, whose history is ``row`` (1 × items)."""
 
     @abstractmethod
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
@@ -144,9 +146,11 @@ class Recommender(ABC):
         if row is not None and known and filters.exclude_seen:
             allowed[row.indices] = False
         picks: list[Recommendation] = []
-        if row is not None and known:
-            scores = self._scores(row)
-            picks = self._top(scores, allowed, k, lambda i: self._reason(row, i, user))
+        if row is not None and known or self.scores_without_history:
+            history = row if row is not None else sp.csr_matrix((1, n))
+            scores = self._scores(history, user)
+            picks = self._top(scores, allowed, k, lambda i: self._reason(history, i, user))
+            known = known or bool(picks)
         if len(picks) < k:
             # Fill from what is popular: better a popular item, said so, than a short list.
             taken = allowed.copy()

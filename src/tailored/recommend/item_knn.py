@@ -87,7 +87,7 @@ class ItemKNN(Recommender):
                           shape=common.shape)
         self.similarity_ = _top_k_per_row(s, self.neighbors).T.tocsr()  # column j: j's peers
 
-    def _scores(self, row: sp.csr_matrix) -> np.ndarray:
+    def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
         return np.asarray((row @ self.similarity_).todense()).ravel()
 
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:

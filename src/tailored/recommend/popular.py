@@ -34,7 +34,7 @@ class Popular(Recommender):
         weight = np.asarray(data.matrix.sum(axis=0)).ravel()
         self.scores_ = self.popularity_ if self.by == "people" else weight
 
-    def _scores(self, row: sp.csr_matrix) -> np.ndarray:
+    def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
         return self.scores_.astype(np.float64)
 
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:

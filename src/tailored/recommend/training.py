@@ -14,6 +14,7 @@ from tailored.recommend.base import Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.interactions import Interactions, Weights
 from tailored.recommend.registry import MODELS
+from tailored.recommend.social import Social
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
 
@@ -41,6 +42,8 @@ def train_from_store(
                                field="interactions")
         data = Interactions.from_snapshot(Path(tmp), weights)
         catalog = CatalogView.from_snapshot(Path(tmp), data.item_ids)
+        if isinstance(model, Social):
+            model.with_ties(*Social.ties_from_snapshot(Path(tmp)))
         started = time.perf_counter()
         model.fit(data, catalog)
         seconds = time.perf_counter() - started
