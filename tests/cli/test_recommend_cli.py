@@ -1,0 +1,52 @@
+"""`tailored train`, `recommend` and `similar` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import run
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    lines = [json.dumps({"type": "track", "event": "Order Completed", "userId": f"u{u}",
+                         "messageId": f"m{u}-{i}", "timestamp": "2026-01-01T00:00:00Z",
+                         "properties": {"products": [{"product_id": item}]}})
+             for u in range(8) for i in range(3) for item in [f"{'ab'[u % 2]}{(u + i) % 4}"]]
+    (tmp_path / "e.jsonl").write_text("\n".join(lines) + "\n")
+    assert run(["ingest", "e.jsonl"], tmp_path).returncode == 0
+    return tmp_path
+
+
+def test_train_then_recommend_and_similar(shop: Path) -> None:
+    trained = run(["train", "--model", "item-knn", "--json"], shop)
+    assert trained.returncode == 0, trained.stderr
+    meta = json.loads(trained.stdout)
+    assert meta["users"] == 8 and (shop / meta["path"]).exists()
+    r = run(["recommend", "u0", "-k", "2", "--json"], shop)
+    body = json.loads(r.stdout)
+    assert set(body) >= {"user", "model", "items"} and len(body["items"]) == 2
+    assert all(set(i) >= {"item_id", "score", "reason"} for i in body["items"])
+    s = json.loads(run(["similar", "a1", "-k", "2", "--json"], shop).stdout)
+    assert len(s["items"]) == 2 and all("a1" in i["reason"] for i in s["items"])
+
+
+def test_recommend_before_training_says_what_to_run(shop: Path) -> None:
+    r = run(["recommend", "u0"], shop)
+    assert r.returncode == 1 and "tailored train" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_an_unknown_model_or_an_empty_store_is_a_clear_error(tmp_path: Path) -> None:
+    r = run(["train", "--model", "magic"], tmp_path)
+    assert r.returncode == 1 and "unknown model" in r.stderr
+    r = run(["train", "--model", "popular"], tmp_path)
+    assert r.returncode == 1 and "no person-item interactions" in r.stderr
+
+
+def test_similar_to_an_unknown_item_is_a_clear_error(shop: Path) -> None:
+    assert run(["train", "--model", "popular"], shop).returncode == 0
+    r = run(["similar", "zzz", "--model", "popular"], shop)
+    assert r.returncode == 1 and "zzz" in r.stderr and "Traceback" not in r.stderr
