@@ -2,17 +2,22 @@
 
 from tailored.recommend.base import MAX_K, Filters, Recommendation, Recommender
 from tailored.recommend.catalog import CatalogView
+from tailored.recommend.cooccurrence import Cooccurrence
+from tailored.recommend.ease import EASE
 from tailored.recommend.interactions import DEFAULT_WEIGHTS, Interactions, Weights
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
 from tailored.recommend.registry import MODELS
 from tailored.recommend.social import Social
+from tailored.recommend.user_knn import UserKNN
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "EASE",
     "MAX_K",
     "MODELS",
     "CatalogView",
+    "Cooccurrence",
     "Filters",
     "Interactions",
     "ItemKNN",
@@ -20,5 +25,6 @@ __all__ = [
     "Recommendation",
     "Recommender",
     "Social",
+    "UserKNN",
     "Weights",
 ]

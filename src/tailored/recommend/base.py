@@ -146,7 +146,7 @@ class Recommender(ABC):
         if row is not None and known and filters.exclude_seen:
             allowed[row.indices] = False
         picks: list[Recommendation] = []
-        if row is not None and known or self.scores_without_history:
+        if (row is not None and known) or self.scores_without_history:
             history = row if row is not None else sp.csr_matrix((1, n))
             scores = self._scores(history, user)
             picks = self._top(scores, allowed, k, lambda i: self._reason(history, i, user))
@@ -179,6 +179,21 @@ class Recommender(ABC):
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
         ids = self.interactions_.item_ids
         return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order]
+
+    def rank(self, user: str, item_ids: Sequence[str]) -> list[str]:
+        """Order the given items for ``user``, best first (for a candidate list)."""
+        self._check_fitted()
+        data = self.interactions_
+        index = np.array([data.item_index.get(i, -1) for i in item_ids], dtype=np.int64)
+        row = self._row(user)
+        if (row is not None and row.nnz > 0) or self.scores_without_history:
+            history = row if row is not None else sp.csr_matrix((1, len(data.item_ids)))
+            all_scores = self._scores(history, user)
+        else:
+            all_scores = self.popularity_.astype(np.float64)
+        scores = np.where(index >= 0, all_scores[np.maximum(index, 0)], -np.inf)
+        order = np.lexsort((np.arange(len(index)), -scores))
+        return [item_ids[n] for n in order]
 
     def recommend_batch(self, users: Iterable[str], k: int = 10,
                         filters: Filters | None = None) -> dict[str, list[Recommendation]]:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from tailored.recommend.base import Recommender
+from tailored.recommend.cooccurrence import Cooccurrence
+from tailored.recommend.ease import EASE
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
 from tailored.recommend.social import Social
+from tailored.recommend.user_knn import UserKNN
 
 __all__ = ["MODELS"]
 
-MODELS: dict[str, type[Recommender]] = {m.name: m for m in (Popular, ItemKNN, Social)}
+MODELS: dict[str, type[Recommender]] = {
+    m.name: m for m in (Popular, ItemKNN, UserKNN, Cooccurrence, EASE, Social)
+}
