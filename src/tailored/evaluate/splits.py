@@ -27,11 +27,13 @@ The strong-generalisation protocol of Liang et al. (held-out users) is in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tailored.errors import InvalidInput
+from tailored.evaluate.checks import check_fraction, check_positive_int
 from tailored.evaluate.table import InteractionTable, Split
 
 __all__ = [
@@ -44,20 +46,18 @@ __all__ = [
 ]
 
 
-def _check_fraction(value: float, name: str = "test_fraction") -> float:
-    if not 0.0 < value < 1.0:
-        raise InvalidInput(f"{name} must be between 0 and 1 (exclusive), not {value!r}",
-                           field=name)
-    return float(value)
-
-
-def _check_table(table: InteractionTable, *, temporal: bool = False) -> None:
+def _check_table(table: InteractionTable) -> None:
     if len(table) == 0:
         raise InvalidInput("the interaction table is empty: there is nothing to split",
                            field="table")
-    if temporal and table.timestamps is None:
+
+
+def _timestamps(table: InteractionTable) -> np.ndarray:
+    _check_table(table)
+    if table.timestamps is None:
         raise InvalidInput("a temporal split needs timestamps, and the table has none",
                            field="timestamps")
+    return table.timestamps
 
 
 def _pairs(table: InteractionTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +87,7 @@ def random_split(table: InteractionTable, *, test_fraction: float = 0.2, seed: i
     (3, 2)
     """
     _check_table(table)
-    test_fraction = _check_fraction(test_fraction)
+    test_fraction = check_fraction(test_fraction, "test_fraction")
     _, pair_code, pair_user = _pairs(table)
     n_pairs = len(pair_user)
     n_test = int(np.floor(test_fraction * n_pairs + 0.5))
@@ -112,7 +112,7 @@ def per_user_random_split(table: InteractionTable, *, test_fraction: float = 0.2
     {1: 1, 2: 2}
     """
     _check_table(table)
-    test_fraction = _check_fraction(test_fraction)
+    test_fraction = check_fraction(test_fraction, "test_fraction")
     _, pair_code, pair_user = _pairs(table)
     n_pairs = len(pair_user)
     # Shuffle the pairs within each user: sort by user, then by a random key.
@@ -141,15 +141,14 @@ def leave_last_n_split(table: InteractionTable, *, n: int = 1) -> Split:
     >>> table = InteractionTable(users=[1, 1, 1, 2], items=[7, 8, 9, 7],
     ...                          timestamps=[30, 10, 20, 5])
     >>> split = leave_last_n_split(table, n=1)
-    >>> split.test.items.tolist(), sorted(split.train.items.tolist())
-    ([7], [7, 8, 9])
+    >>> split.test.item_sets(), split.train.item_sets()
+    ({1: {7}}, {1: {8, 9}, 2: {7}})
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
-        raise InvalidInput(f"n must be a positive integer, not {n!r}", field="n")
-    _check_table(table, temporal=True)
+    n = check_positive_int(n, "n")
+    stamps = _timestamps(table)
     user_code, pair_code, _ = _pairs(table)
     # np.lexsort is stable, so rows with equal timestamps keep their order.
-    order = np.lexsort((table.timestamps, user_code))
+    order = np.lexsort((stamps, user_code))
     users, pairs = user_code[order], pair_code[order]
     position = np.arange(len(order))
     # Position of each pair's first event (np.unique reports first occurrences).
@@ -163,7 +162,8 @@ def leave_last_n_split(table: InteractionTable, *, n: int = 1) -> Split:
     per_user = np.bincount(found_user, minlength=user_code.max() + 1)
     rank = np.arange(len(found)) - (np.cumsum(per_user) - per_user)[found_user]
     cut = np.full(len(per_user), len(order))  # past the end: no test rows
-    at_cut = rank == per_user[found_user] - n
+    # Users with n or fewer distinct items have no cut: they need something to train on.
+    at_cut = (rank == per_user[found_user] - n) & (per_user[found_user] > n)
     cut[found_user[at_cut]] = found[at_cut]
     after = position >= cut[users]
     train = order[~after]
@@ -195,10 +195,9 @@ def temporal_split(table: InteractionTable, *, at: Any = None,
     """
     if (at is None) == (test_fraction is None):
         raise InvalidInput("give exactly one of at and test_fraction", field="at")
-    _check_table(table, temporal=True)
-    stamps = table.timestamps
+    stamps = _timestamps(table)
     if at is None:
-        fraction = _check_fraction(test_fraction)  # type: ignore[arg-type]
+        fraction = check_fraction(test_fraction, "test_fraction")
         n_test = max(1, int(np.floor(fraction * len(stamps) + 0.5)))
         at = np.sort(stamps)[len(stamps) - n_test]
     later = stamps >= at
@@ -208,7 +207,7 @@ def temporal_split(table: InteractionTable, *, at: Any = None,
     return Split(train=table.take(~later), test=table.take(later & ~seen[pair_code]))
 
 
-_PROTOCOLS = {
+_PROTOCOLS: dict[str, Callable[..., Split]] = {
     "random": random_split,
     "per_user_random": per_user_random_split,
     "leave_last_n": leave_last_n_split,

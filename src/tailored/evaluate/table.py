@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -45,9 +45,9 @@ class InteractionTable:
 
     Examples
     --------
-    >>> table = InteractionTable([1, 1, 2], ["a", "b", "a"], timestamps=[10, 20, 30])
+    >>> table = InteractionTable([1, 1, 2], [5, 6, 5], timestamps=[10, 20, 30])
     >>> len(table), table.item_sets()
-    (3, {1: {'a', 'b'}, 2: {'a'}})
+    (3, {1: {5, 6}, 2: {5}})
     """
 
     users: np.ndarray
@@ -73,6 +73,11 @@ class InteractionTable:
 
     def __len__(self) -> int:
         return len(self.users)
+
+    def __repr__(self) -> str:
+        # The arrays can hold millions of rows: say what there is, not all of it.
+        extra = [name for name in ("timestamps", "ratings") if getattr(self, name) is not None]
+        return f"<InteractionTable: {len(self)} rows{''.join(', ' + e for e in extra)}>"
 
     def take(self, index: ArrayLike) -> InteractionTable:
         """The rows at ``index``: integer positions or a boolean mask."""
@@ -115,7 +120,8 @@ def read_split_file(path: str | Path) -> InteractionTable:
     ------
     InvalidInput
         (a ``ValueError``) when a required column is missing (the message names it and
-        lists the columns present), an id is empty, or the file has no rows.
+        lists the columns present), a value of a known column is empty, or the file has
+        no rows.
 
     Examples
     --------
@@ -131,8 +137,10 @@ def read_split_file(path: str | Path) -> InteractionTable:
     if ".parquet" in suffixes or ".pq" in suffixes:
         data = pq.read_table(path)
     elif ".csv" in suffixes:
+        # Ids stay text; only an empty field is missing (an item may be called "NA").
         options = pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in REQUIRED_COLUMNS})
+            column_types={name: pa.string() for name in REQUIRED_COLUMNS},
+            null_values=[""], strings_can_be_null=True)
         data = pa_csv.read_csv(path, convert_options=options)
     else:
         raise InvalidInput(f"{path}: a split file is .csv or .parquet, not "
@@ -144,19 +152,26 @@ def read_split_file(path: str | Path) -> InteractionTable:
                                f"{', '.join(present) or '(none)'}", field=name)
     if data.num_rows == 0:
         raise InvalidInput(f"{path}: the file has no rows", field="path")
-    columns: dict[str, Any] = {}
-    for name in REQUIRED_COLUMNS:
-        column = data.column(name).cast(pa.string())
-        if column.null_count:
-            raise InvalidInput(f"{path}: {column.null_count} row(s) without a {name}",
-                               field=name)
-        columns[name] = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    for name in COLUMNS:
+        if name in present and data.column(name).null_count:
+            raise InvalidInput(f"{path}: {data.column(name).null_count} row(s) with an empty "
+                               f"{name}", field=name)
+    users, items = (np.asarray(data.column(name).cast(pa.string()).to_numpy(
+        zero_copy_only=False), dtype=object) for name in REQUIRED_COLUMNS)
     ratings = timestamps = None
     if "rating" in present:
-        ratings = data.column("rating").cast(pa.float64()).to_numpy(zero_copy_only=False)
+        try:
+            ratings = data.column("rating").cast(pa.float64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InvalidInput(f"{path}: rating must be numbers", field="rating") from None
     if "timestamp" in present:
         stamps = data.column("timestamp")
-        if pa.types.is_timestamp(stamps.type) or pa.types.is_date(stamps.type):
-            stamps = stamps.cast(pa.timestamp("s")).cast(pa.int64())
-        timestamps = stamps.to_numpy(zero_copy_only=False)
-    return InteractionTable(columns["user_id"], columns["item_id"], timestamps, ratings)
+        if pa.types.is_date(stamps.type):
+            stamps = stamps.cast(pa.timestamp("s"))
+        if pa.types.is_timestamp(stamps.type):
+            stamps = stamps.cast(pa.timestamp("s", tz=stamps.type.tz)).cast(pa.int64())
+        if not (pa.types.is_integer(stamps.type) or pa.types.is_floating(stamps.type)):
+            raise InvalidInput(f"{path}: timestamp must be numbers (seconds since the epoch) "
+                               f"or ISO 8601 dates, not {stamps.type}", field="timestamp")
+        timestamps = stamps.to_numpy()
+    return InteractionTable(users, items, timestamps, ratings)
