@@ -2,8 +2,10 @@
 
 from tailored.recommend.base import MAX_K, Filters, Recommendation, Recommender
 from tailored.recommend.catalog import CatalogView
+from tailored.recommend.content import ContentBased
 from tailored.recommend.cooccurrence import Cooccurrence
 from tailored.recommend.ease import EASE
+from tailored.recommend.factorization import ALS, BPR
 from tailored.recommend.interactions import DEFAULT_WEIGHTS, Interactions, Weights
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
@@ -12,11 +14,14 @@ from tailored.recommend.social import Social
 from tailored.recommend.user_knn import UserKNN
 
 __all__ = [
+    "ALS",
+    "BPR",
     "DEFAULT_WEIGHTS",
     "EASE",
     "MAX_K",
     "MODELS",
     "CatalogView",
+    "ContentBased",
     "Cooccurrence",
     "Filters",
     "Interactions",

@@ -12,6 +12,7 @@ from typing import Any
 from tailored.errors import InvalidInput, NotFound
 from tailored.recommend.base import Recommender
 from tailored.recommend.catalog import CatalogView
+from tailored.recommend.content import ContentBased
 from tailored.recommend.interactions import Interactions, Weights
 from tailored.recommend.registry import MODELS
 from tailored.recommend.social import Social
@@ -44,6 +45,8 @@ def train_from_store(
         catalog = CatalogView.from_snapshot(Path(tmp), data.item_ids)
         if isinstance(model, Social):
             model.with_ties(*Social.ties_from_snapshot(Path(tmp)))
+        elif isinstance(model, ContentBased):
+            model.with_items(ContentBased.items_from_snapshot(Path(tmp)))
         started = time.perf_counter()
         model.fit(data, catalog)
         seconds = time.perf_counter() - started
