@@ -276,7 +276,7 @@ def test_array_form_refuses_misaligned_rows() -> None:
         precision_at_k(np.zeros((2, 3), dtype=int), sp.csr_array(np.eye(3)), 3)
 
 
-@pytest.mark.parametrize("module", ["metrics", "beyond_accuracy"])
+@pytest.mark.parametrize("module", ["metrics", "beyond_accuracy", "rating_errors"])
 def test_docstring_examples_hold(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"tailored.evaluate.{module}"))
     assert result.attempted > 0 and result.failed == 0

@@ -10,14 +10,13 @@ from tailored.evaluate.metrics import (
     evaluate_ranking,
     f1_at_k,
     hit_rate_at_k,
-    mae,
     map_at_k,
     mrr_at_k,
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
-    rmse,
 )
+from tailored.evaluate.rating_errors import mae, rmse
 from tailored.evaluate.splits import (
     leave_last_n_split,
     leave_one_out_split,

@@ -1,4 +1,4 @@
-"""Ranking and rating metrics, as Microsoft Recommenders defines them.
+"""Ranking metrics, as Microsoft Recommenders defines them.
 
 Definitions follow ``recommenders.evaluation.python_evaluation`` (recommenders 1.2); for a
 user ``u`` with relevant set ``R_u`` and top-``k`` list ``L_u``, with ``hit_i`` = 1 when the
@@ -13,10 +13,11 @@ item at rank ``i`` (from 1) is relevant:
   ``min(k, |R_u|)`` hits. Microsoft Recommenders uses the natural logarithm by default;
   any base gives the same ratio, so this equals the usual ``log2`` form.
 * MAP@k: ``AP_u = Σ_i hit_i · (hits in the first i) / i``, divided by ``min(k, |R_u|)`` —
-  their ``map_at_k`` (after Spark's ``meanAveragePrecisionAt``). Their older ``map`` divides
-  by ``|R_u|`` instead, which punishes users with more than ``k`` relevant items even for a
+  their ``map_at_k`` (after Spark's ``meanAveragePrecisionAt``). Their ``map`` divides by
+  ``|R_u|`` instead, which punishes users with more than ``k`` relevant items even for a
   perfect list; some libraries divide by the number of hits or by ``k``.
-* MRR@k: ``1 / rank of the first hit``, 0 without one. Hit rate@k: 1 if any hit.
+* MRR@k: ``1 / rank of the first hit``, 0 without one. Hit rate@k: 1 if any hit. (Their
+  Python evaluation has neither; these are the usual definitions.)
 
 Averaging: over the users of ``relevant`` that have at least one relevant item; users in
 ``recommended`` only are ignored. **A user without recommendations counts as zero.**
@@ -25,8 +26,8 @@ users present in both tables, which lets a model that declines hard users look b
 we count every user with a test item in every metric.
 
 Duplicates in a list (a bug in the model, usually): only the first occurrence of an item can
-hit; a repeat is a miss that still takes its rank. RMSE and MAE compare aligned arrays of
-true and predicted ratings.
+hit; a repeat is a miss that still takes its rank. RMSE and MAE, for predicted ratings, are in
+:mod:`tailored.evaluate.rating_errors`.
 """
 
 from __future__ import annotations
@@ -53,13 +54,11 @@ __all__ = [
     "evaluate_ranking",
     "f1_at_k",
     "hit_rate_at_k",
-    "mae",
     "map_at_k",
     "mrr_at_k",
     "ndcg_at_k",
     "precision_at_k",
     "recall_at_k",
-    "rmse",
 ]
 
 
@@ -288,37 +287,3 @@ def evaluate_ranking(recommended: Recommended, relevant: Relevant, k: int, *,
     if train_counts is not None:
         metrics[f"novelty@{k}"] = novelty(recommended, k, train_counts=train_counts)
     return metrics
-
-
-def _aligned(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    true, pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-    if true.shape != pred.shape or true.ndim != 1:
-        raise InvalidInput(f"y_true and y_pred must be 1-d and alike, not of shapes "
-                           f"{true.shape} and {pred.shape}", field="y_pred")
-    if not len(true):
-        raise InvalidInput("nothing to evaluate: no ratings", field="y_true")
-    return true, pred
-
-
-def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Root mean squared error of predicted ratings, aligned with the true ones.
-
-    Examples
-    --------
-    >>> rmse([4, 3, 5], [3, 3, 3])  # sqrt((1 + 0 + 4) / 3)
-    1.2909944487358056
-    """
-    true, pred = _aligned(y_true, y_pred)
-    return float(np.sqrt(np.mean((true - pred) ** 2)))
-
-
-def mae(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Mean absolute error of predicted ratings, aligned with the true ones.
-
-    Examples
-    --------
-    >>> mae([4, 3, 5], [3, 3, 3])  # (1 + 0 + 2) / 3
-    1.0
-    """
-    true, pred = _aligned(y_true, y_pred)
-    return float(np.mean(np.abs(true - pred)))
