@@ -46,6 +46,11 @@ class Filters:
     price_min: float | None = None
     price_max: float | None = None
     exclude: tuple[str, ...] = ()
+    # Diversification: at most this many items of one category (full path) in a list.
+    max_per_category: int | None = None
+    # Business rules: (item id, factor) multiplies a score; pinned items lead the list.
+    boosts: tuple[tuple[str, float], ...] = ()
+    pinned: tuple[str, ...] = ()
 
     def allowed(self, catalog: CatalogView, item_index: dict[str, int], n: int) -> np.ndarray:
         mask = np.ones(n, dtype=bool)
@@ -146,10 +151,22 @@ class Recommender(ABC):
         if row is not None and known and filters.exclude_seen:
             allowed[row.indices] = False
         picks: list[Recommendation] = []
+        cap = filters.max_per_category
+        for n_pin, item_id in enumerate(filters.pinned):
+            index = data.item_index.get(item_id)
+            if index is not None and allowed[index] and len(picks) < k:
+                # A score above any model's keeps pins first when lists are re-sorted.
+                picks.append(Recommendation(item_id, 1e6 - n_pin, "featured"))
+                allowed[index] = False
         if (row is not None and known) or self.scores_without_history:
             history = row if row is not None else sp.csr_matrix((1, n))
             scores = self._scores(history, user)
-            picks = self._top(scores, allowed, k, lambda i: self._reason(history, i, user))
+            for item_id, factor in filters.boosts:
+                index = data.item_index.get(item_id)
+                if index is not None:
+                    scores[index] *= factor
+            picks += self._top(scores, allowed, k - len(picks),
+                               lambda i: self._reason(history, i, user), cap=cap, taken=picks)
             known = known or bool(picks)
         if len(picks) < k:
             # Fill from what is popular: better a popular item, said so, than a short list.
@@ -157,7 +174,8 @@ class Recommender(ABC):
             taken[[data.item_index[p.item_id] for p in picks]] = False
             reason = (self._popular_reason if known else self._cold_reason)
             picks += self._top(self.popularity_ / max(self.popularity_.max(), 1.0) * 1e-3,
-                               taken, k - len(picks), reason, positive_only=False)
+                               taken, k - len(picks), reason, positive_only=False, cap=cap,
+                               taken=picks)
         return picks
 
     def _popular_reason(self, item: int) -> str:
@@ -168,17 +186,33 @@ class Recommender(ABC):
                 "taste yet")
 
     def _top(self, scores: np.ndarray, allowed: np.ndarray, k: int, reason: Any,
-             *, positive_only: bool = True) -> list[Recommendation]:
+             *, positive_only: bool = True, cap: int | None = None,
+             taken: Sequence[Recommendation] = ()) -> list[Recommendation]:
         candidates = np.flatnonzero(allowed & (scores > 0)) if positive_only else \
             np.flatnonzero(allowed)
         if len(candidates) == 0 or k <= 0:
             return []
-        if len(candidates) > k:
-            part = np.argpartition(-scores[candidates], k - 1)[:k]
+        # With a category cap, look deeper than k: capped items make room for others.
+        depth = k if cap is None else min(len(candidates), k * 10)
+        if len(candidates) > depth:
+            part = np.argpartition(-scores[candidates], depth - 1)[:depth]
             candidates = candidates[part]
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        if cap is not None:
+            cats = self.catalog_.categories
+            used: dict[str, int] = {}
+            for p in taken:
+                c = cats[self.interactions_.item_index[p.item_id]]
+                used[c] = used.get(c, 0) + 1
+            kept = []
+            for i in order:
+                c = cats[i]
+                if used.get(c, 0) < cap or not c:
+                    used[c] = used.get(c, 0) + 1
+                    kept.append(i)
+            order = np.array(kept, dtype=np.int64)
         ids = self.interactions_.item_ids
-        return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order]
+        return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order[:k]]
 
     def rank(self, user: str, item_ids: Sequence[str]) -> list[str]:
         """Order the given items for ``user``, best first (for a candidate list)."""
@@ -194,6 +228,38 @@ class Recommender(ABC):
         scores = np.where(index >= 0, all_scores[np.maximum(index, 0)], -np.inf)
         order = np.lexsort((np.arange(len(index)), -scores))
         return [item_ids[n] for n in order]
+
+    def preferences(self, user: str, k: int = 3) -> dict[str, list[dict[str, Any]]]:
+        """The brands, categories and price bands a person favours, by the weight of what
+        they engaged with (share of their total, strongest first)."""
+        self._check_fitted()
+        _check_k(k)
+        row = self._row(user)
+        if row is None or row.nnz == 0:
+            return {"brands": [], "categories": [], "price_bands": []}
+        cat = self.catalog_
+        total = float(row.data.sum()) or 1.0
+        prices = cat.prices[row.indices]
+        known = ~np.isnan(cat.prices)
+        edges = (np.quantile(cat.prices[known], [0.2, 0.4, 0.6, 0.8]) if known.sum() >= 5
+                 else None)
+        tallies: dict[str, dict[str, float]] = {"brands": {}, "categories": {},
+                                                "price_bands": {}}
+        for j, (item, w) in enumerate(zip(row.indices.tolist(), row.data.tolist(),
+                                          strict=True)):
+            for key, value in (("brands", cat.brands[item]),
+                               ("categories", cat.categories[item])):
+                if value:
+                    tallies[key][value] = tallies[key].get(value, 0.0) + w
+            if edges is not None and not np.isnan(prices[j]):
+                band = int(np.searchsorted(edges, prices[j], side="right"))
+                low = "min" if band == 0 else f"{edges[band - 1]:.2f}"
+                high = "max" if band == 4 else f"{edges[band]:.2f}"
+                label = f"{low}–{high}"
+                tallies["price_bands"][label] = tallies["price_bands"].get(label, 0.0) + w
+        return {key: [{"value": v, "share": round(w / total, 4)} for v, w in
+                      sorted(t.items(), key=lambda kv: -kv[1])[:k]]
+                for key, t in tallies.items()}
 
     def recommend_batch(self, users: Iterable[str], k: int = 10,
                         filters: Filters | None = None) -> dict[str, list[Recommendation]]:
