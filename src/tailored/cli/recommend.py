@@ -60,9 +60,15 @@ def recommend(
     brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand.")] = None,
     price_min: Annotated[float | None, typer.Option("--price-min")] = None,
     price_max: Annotated[float | None, typer.Option("--price-max")] = None,
+    max_per_category: Annotated[int | None, typer.Option(
+        "--max-per-category", min=1, help="Diversify: at most this many of one category.")]
+        = None,
+    pin: Annotated[list[str] | None, typer.Option(
+        "--pin", help="An item to lead the list (repeatable).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The top k items for a person, each with a reason."""
+    """The top k items for a person, each with a reason, and the brands, categories and
+    price bands they favour."""
     state = state_of(ctx)
     name = model or state.settings.default_model
     recommender = load_model(state.settings.models_dir, name)
@@ -71,9 +77,12 @@ def recommend(
     except NotFound:
         profile_id = None
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
-                      brands=tuple(brand or ()), price_min=price_min, price_max=price_max)
-    items = [r.to_dict() for r in recommender.recommend(profile_id or person, k, filters)]
-    data = {"user": person, "profile_id": profile_id, "model": name, "items": items}
+                      brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
+                      max_per_category=max_per_category, pinned=tuple(pin or ()))
+    who = profile_id or person
+    items = [r.to_dict() for r in recommender.recommend(who, k, filters)]
+    data = {"user": person, "profile_id": profile_id, "model": name, "items": items,
+            "preferences": recommender.preferences(who)}
     emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", items))
 
 

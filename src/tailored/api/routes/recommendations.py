@@ -29,6 +29,8 @@ async def recommendations(
     brand: Annotated[list[str] | None, Query()] = None,
     price_min: float | None = None,
     price_max: float | None = None,
+    max_per_category: Annotated[int | None, Query(ge=1)] = None,
+    pin: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
     name = model or settings.default_model
@@ -38,7 +40,10 @@ async def recommendations(
     except NotFound:
         profile_id = None
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
-                      brands=tuple(brand or ()), price_min=price_min, price_max=price_max)
-    items = await run_in_threadpool(recommender.recommend, profile_id or person, k, filters)
+                      brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
+                      max_per_category=max_per_category, pinned=tuple(pin or ()))
+    who = profile_id or person
+    items = await run_in_threadpool(recommender.recommend, who, k, filters)
     return {"user": person, "profile_id": profile_id, "model": name,
-            "items": [r.to_dict() for r in items]}
+            "items": [r.to_dict() for r in items],
+            "preferences": await run_in_threadpool(recommender.preferences, who)}
