@@ -8,6 +8,7 @@ Hierarchy::
     │   └── PayloadTooLarge            (413)  over Segment's size limits
     ├── NotFound(LookupError)          (404)  no such profile, identity or item
     ├── NotFittedError(ValueError, AttributeError) (409) a model used before fit
+    ├── CatalogChanged                 (409)  a model trained on another catalogue version
     ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
     │   └── Forbidden                  (403)  a key without the scope needed
     └── StoreUnavailable(ConnectionError) (503) the database cannot be reached or opened
@@ -19,6 +20,7 @@ code below them raises domain errors, never HTTP or CLI ones.
 from __future__ import annotations
 
 __all__ = [
+    "CatalogChanged",
     "Forbidden",
     "InvalidInput",
     "NotFittedError",
@@ -61,6 +63,12 @@ class PayloadTooLarge(InvalidInput):
 
 class NotFound(TailoredError, LookupError):
     status = 404
+
+
+class CatalogChanged(TailoredError):
+    """The catalogue changed since the model was trained: it must be retrained."""
+
+    status = 409
 
 
 class NotFittedError(TailoredError, ValueError, AttributeError):

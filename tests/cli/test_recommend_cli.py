@@ -50,3 +50,14 @@ def test_similar_to_an_unknown_item_is_a_clear_error(shop: Path) -> None:
     assert run(["train", "--model", "popular"], shop).returncode == 0
     r = run(["similar", "zzz", "--model", "popular"], shop)
     assert r.returncode == 1 and "zzz" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_model_trained_on_another_catalogue_asks_for_a_retrain(shop: Path) -> None:
+    assert run(["train", "--model", "item-knn"], shop).returncode == 0
+    (shop / "items.jsonl").write_text(json.dumps({"item_id": "a9", "title": "New"}) + "\n")
+    assert run(["import", "jsonl", "items.jsonl", "--kind", "items", "--map", "item_id=item_id",
+                "--map", "title=title"], shop).returncode == 0
+    r = run(["recommend", "u0"], shop)
+    assert r.returncode == 1 and "catalogue changed" in r.stderr and "tailored train" in r.stderr
+    assert run(["train", "--model", "item-knn"], shop).returncode == 0
+    assert run(["recommend", "u0"], shop).returncode == 0

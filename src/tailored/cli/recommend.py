@@ -11,7 +11,7 @@ from rich.table import Table
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import NotFound
 from tailored.recommend import MAX_K, MODELS, Filters
-from tailored.recommend.training import load_model, train_from_store
+from tailored.recommend.training import check_catalog, load_model, train_from_store
 
 __all__ = ["register"]
 
@@ -72,6 +72,7 @@ def recommend(
     state = state_of(ctx)
     name = model or state.settings.default_model
     recommender = load_model(state.settings.models_dir, name)
+    check_catalog(recommender, state.store)
     try:
         profile_id: str | None = state.store.find_profile(person)
     except NotFound:
@@ -96,8 +97,9 @@ def similar(
     """Items most often chosen by the same people as ITEM."""
     state = state_of(ctx)
     name = model or state.settings.default_model
-    items = [r.to_dict() for r in load_model(state.settings.models_dir, name)
-             .similar_items(item, k)]
+    recommender = load_model(state.settings.models_dir, name)
+    check_catalog(recommender, state.store)
+    items = [r.to_dict() for r in recommender.similar_items(item, k)]
     emit(ctx, as_json, {"item": item, "model": name, "items": items},
          lambda c: _render(c, f"similar to {item}", items))
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tailored.errors import InvalidInput, NotFound
+from tailored.errors import CatalogChanged, InvalidInput, NotFound
 from tailored.recommend.base import Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.content import ContentBased
@@ -19,7 +19,7 @@ from tailored.recommend.social import Social
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
 
-__all__ = ["ModelCache", "load_model", "model_path", "train_from_store"]
+__all__ = ["ModelCache", "check_catalog", "load_model", "model_path", "train_from_store"]
 
 
 def model_path(models_dir: Path, name: str) -> Path:
@@ -35,6 +35,7 @@ def train_from_store(
         raise InvalidInput(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}",
                            field="model")
     model = MODELS[name](**(params or {}))
+    catalog_version = store.catalog_version()
     with tempfile.TemporaryDirectory(prefix="tailored-snapshot-") as tmp:
         manifest = export_snapshot(store, Path(tmp))
         if manifest["tables"]["interactions"] == 0:
@@ -55,12 +56,23 @@ def train_from_store(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "train_seconds": round(seconds, 3), "snapshot": manifest,
         "users": len(data.user_ids), "items": len(data.item_ids),
-        "interactions": int(data.matrix.nnz),
+        "interactions": int(data.matrix.nnz), "catalog_version": catalog_version,
     }
     path = model_path(models_dir, name)
     model.save(path, metadata)
     metadata["path"] = str(path)
     return model, metadata
+
+
+def check_catalog(model: Recommender, store: Store) -> None:
+    """Refuse a model trained on another version of the catalogue, saying to retrain."""
+    trained_on = model.metadata_.get("catalog_version")
+    now = store.catalog_version()
+    if trained_on is not None and trained_on != now:
+        name = model.metadata_.get("model", model.name)
+        raise CatalogChanged(
+            f"the catalogue changed since {name!r} was trained (items:updated then "
+            f"{trained_on}, now {now}): run `tailored train --model {name}`")
 
 
 def load_model(models_dir: Path, name: str) -> Recommender:

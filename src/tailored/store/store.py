@@ -28,6 +28,7 @@ from tailored.store.tables import (
     merges,
     profiles,
 )
+from tailored.store.types import UTCDateTime
 from tailored.store.writes import upsert
 
 __all__ = ["SCOPES", "Scope", "Store"]
@@ -133,6 +134,14 @@ class Store:
         else:
             upsert(conn, edges, rows, ["src", "dst", "kind"])
         return len(rows)
+
+    def catalog_version(self) -> str:
+        """Changes whenever an item is added or updated: the count and the latest update."""
+        with self.reading() as conn:
+            count, latest = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(items.c.updated_at))).one()
+        stamp = UTCDateTime().process_result_value(latest, self.engine.dialect)
+        return f"{count}:{stamp.isoformat() if stamp else '-'}"
 
     def get_item(self, item_id: str) -> dict[str, Any]:
         with self.reading() as conn:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
 from tailored.errors import NotFound
 from tailored.recommend import MAX_K, Filters
+from tailored.recommend.training import check_catalog
 
 __all__ = ["router"]
 
@@ -35,6 +36,7 @@ async def recommendations(
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
     name = model or settings.default_model
     recommender = await run_in_threadpool(models.get, name)
+    await run_in_threadpool(check_catalog, recommender, store)
     try:
         profile_id: str | None = await run_in_threadpool(store.find_profile, person)
     except NotFound:
