@@ -1,11 +1,13 @@
 """Recommenders: one contract, each item with a reason, fresh within moments."""
 
+from tailored.recommend.auto import Auto
 from tailored.recommend.base import MAX_K, Filters, Recommendation, Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.content import ContentBased
 from tailored.recommend.cooccurrence import Cooccurrence
 from tailored.recommend.ease import EASE
 from tailored.recommend.factorization import ALS, BPR
+from tailored.recommend.hybrid import Hybrid
 from tailored.recommend.interactions import DEFAULT_WEIGHTS, Interactions, Weights
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
@@ -20,10 +22,12 @@ __all__ = [
     "EASE",
     "MAX_K",
     "MODELS",
+    "Auto",
     "CatalogView",
     "ContentBased",
     "Cooccurrence",
     "Filters",
+    "Hybrid",
     "Interactions",
     "ItemKNN",
     "Popular",

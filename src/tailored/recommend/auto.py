@@ -68,7 +68,9 @@ class Auto(Recommender):
     the candidates); with it, results may depend on the machine's speed.
 
     After ``fit``: ``chosen_`` (its name), ``best_params_``, ``model_`` (the fitted model),
-    ``trials_`` (one ``{"model", "params", "ndcg"}`` per finished trial).
+    ``trials_`` (one ``{"model", "params", "ndcg"}`` per trial; settings the data cannot take,
+    such as cooccurrence's ``mode="then"`` without purchases, have ``ndcg`` None and an
+    ``error``, and are skipped).
 
     Examples
     --------
@@ -135,7 +137,13 @@ class Auto(Recommender):
         from tailored.recommend.registry import MODELS
 
         def score(params: dict[str, Any]) -> float:
-            model = MODELS[name](**params).fit(train, self.catalog_)
+            try:
+                model = MODELS[name](**params).fit(train, self.catalog_)
+            except (ValueError, InvalidInput) as error:
+                # Settings this data cannot take (e.g. "then" without purchases): skipped.
+                self.trials_.append({"model": name, "params": params, "ndcg": None,
+                                     "error": str(error)})
+                raise optuna.TrialPruned(str(error)) from error
             rows = np.vstack([model._scores(train.matrix[u], str(train.user_ids[u]))
                               for u in users])
             ndcg = validation_ndcg(rows, train, held, users, self.k)
@@ -144,7 +152,10 @@ class Auto(Recommender):
 
         space = SEARCH_SPACES.get(name)
         if space is None:
-            return score({}), {}
+            try:
+                return score({}), {}
+            except optuna.TrialPruned:
+                return -1.0, {}
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         logging.getLogger("optuna").setLevel(logging.WARNING)
         seed = None if self.random_state is None else self.random_state + n
@@ -158,9 +169,9 @@ class Auto(Recommender):
             in_space = False
         if in_space:
             study.enqueue_trial({p: defaults[p] for p in space(probe)})
-        study.optimize(lambda t: score(space(t)), n_trials=self.n_trials, timeout=budget,
-                       catch=(ValueError, InvalidInput))
-        done = [t for t in study.trials if t.value is not None]
+        study.optimize(lambda t: score(space(t)), n_trials=self.n_trials, timeout=budget)
+        done = [t for t in study.trials
+                if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
         if not done:
             return -1.0, {}
         top = max(done, key=lambda t: (t.value, -t.number))

@@ -86,16 +86,23 @@ class ItemKNN(Recommender):
         s = sp.csr_matrix((sim[off_diagonal], (co.row[off_diagonal], co.col[off_diagonal])),
                           shape=common.shape)
         self.similarity_ = _top_k_per_row(s, self.neighbors).T.tocsr()  # column j: j's peers
+        self._by_item = None
 
     def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
         return np.asarray((row @ self.similarity_).todense()).ravel()
 
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
-        contributions = row.multiply(self.similarity_[:, item].T).tocsr()
-        if contributions.nnz == 0:
+        # Column access on the CSR similarity is slow; a CSC copy makes each reason cheap.
+        by_item = getattr(self, "_by_item", None)
+        if by_item is None:
+            by_item = self._by_item = self.similarity_.tocsc()
+        peers = by_item[:, item]
+        shared, in_row, in_peers = np.intersect1d(row.indices, peers.indices,
+                                                  return_indices=True)
+        if len(shared) == 0:
             return "people with similar taste liked it"
-        source = int(contributions.indices[np.argmax(contributions.data)])
-        return self._because(source, user)
+        weights = row.data[in_row] * peers.data[in_peers]
+        return self._because(int(shared[np.argmax(weights)]), user)
 
     def _state(self) -> dict[str, np.ndarray]:
         s = self.similarity_
@@ -106,3 +113,4 @@ class ItemKNN(Recommender):
         self.similarity_ = sp.csr_matrix(
             (state["sim_data"], state["sim_indices"], state["sim_indptr"]),
             shape=tuple(state["sim_shape"]))
+        self._by_item = None
