@@ -14,7 +14,6 @@ from rich.table import Table
 from tailored.cli.people import render_stats
 from tailored.cli.state import emit, progress, state_of
 from tailored.ingest import Ingestor
-from tailored.recommend.training import train_from_store
 
 __all__ = ["register"]
 
@@ -68,6 +67,7 @@ def quickstart(
     """Generate a demo shop, ingest it into the store, and report what stitching found."""
     from tailored.demo import read_shop_records
     from tailored.demo.recovery import stitching_recovery
+    from tailored.recommend.training import train_from_store
 
     state = state_of(ctx)
     paths, gen_seconds = _generate(ctx, people, max(100, people * 3 // 4), 120, seed, out)

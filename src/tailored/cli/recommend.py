@@ -10,24 +10,28 @@ from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import NotFound
-from tailored.recommend import MAX_K, MODELS, Filters
-from tailored.recommend.training import check_catalog, load_model, train_from_store
+
+# The recommend package (numpy, scipy, scikit-learn, optuna) is imported inside the
+# commands, so that every other command starts without it.
+_MODEL_HELP = ("popular, content, item-knn, user-knn, cooccurrence, als, bpr, ease, social, "
+               "hybrid or auto")
 
 __all__ = ["register"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
 ModelOpt = Annotated[str | None, typer.Option(
-    "--model", help=f"Which trained model: {', '.join(sorted(MODELS))}.")]
-KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=MAX_K, help="How many items.")]
+    "--model", help=f"Which trained model: {_MODEL_HELP}.")]
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, help="How many items.")]
 
 
 def train(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option("--model", help=f"{', '.join(sorted(MODELS))}.")]
-        = "item-knn",
+    model: Annotated[str, typer.Option("--model", help=f"{_MODEL_HELP}.")] = "item-knn",
     as_json: JsonOpt = False,
 ) -> None:
     """Train a recommender on a fresh snapshot of the store and save it."""
+    from tailored.recommend.training import train_from_store
+
     state = state_of(ctx)
     with progress(ctx, f"train {model}"):
         _, meta = train_from_store(state.store, model, state.settings.models_dir)
@@ -69,6 +73,9 @@ def recommend(
 ) -> None:
     """The top k items for a person, each with a reason, and the brands, categories and
     price bands they favour."""
+    from tailored.recommend import Filters
+    from tailored.recommend.training import check_catalog, load_model
+
     state = state_of(ctx)
     name = model or state.settings.default_model
     recommender = load_model(state.settings.models_dir, name)
@@ -95,6 +102,8 @@ def similar(
     as_json: JsonOpt = False,
 ) -> None:
     """Items most often chosen by the same people as ITEM."""
+    from tailored.recommend.training import check_catalog, load_model
+
     state = state_of(ctx)
     name = model or state.settings.default_model
     recommender = load_model(state.settings.models_dir, name)
