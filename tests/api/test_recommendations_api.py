@@ -76,3 +76,16 @@ def test_a_new_event_changes_the_persons_list_without_retraining(client: TestCli
     assert warm[0]["item_id"].startswith("b") and "bought" in warm[0]["reason"]
     assert "b1" not in {i["item_id"] for i in warm}
     assert client.get("/v1/recommendations/u0?k=3", headers=read).json()["items"] == before
+
+
+def test_an_anonymous_visitor_gets_recommendations_from_their_session(
+        client: TestClient, store: Store) -> None:
+    read, write = auth(store.create_key("read")), auth(store.create_key("ingest"))
+    for n, item in enumerate(["a1", "a2"]):
+        r = client.post("/v1/track", headers=write, json={
+            "anonymousId": "visitor-7", "event": "Product Viewed", "messageId": f"s{n}",
+            "properties": {"product_id": item}})
+        assert r.status_code == 200
+    items = client.get("/v1/recommendations/visitor-7?k=2", headers=read).json()["items"]
+    assert items and all(i["item_id"].startswith("a") for i in items)
+    assert all("viewed" in i["reason"] for i in items)

@@ -104,3 +104,10 @@ class ModelCache:
     def loaded(self) -> list[Recommender]:
         with self._lock:
             return [model for _, model in self._models.values()]
+
+    def serving(self, default: str) -> list[Recommender]:
+        """The loaded models and the default one (loaded now if it has been trained), so a
+        person's first events reach the model that will answer their first request."""
+        if model_path(self.models_dir, default).exists():
+            self.get(default)
+        return self.loaded()

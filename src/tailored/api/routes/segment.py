@@ -96,7 +96,8 @@ async def _ingest(
     models = get_models(request)
     report: IngestReport = await run_in_threadpool(
         functools.partial(ingestor.ingest_events, keep, received_at=datetime.now(UTC),
-                          on_committed=lambda done: fold_in(models.loaded(), done)))
+                          on_committed=lambda done: fold_in(
+                              models.serving(settings.default_model), done)))
     # Rejections are reported by position in the request, whatever was set aside first.
     rejected = sorted([*too_big.values(), *(
         Rejection(positions[r.index], r.field, r.reason) for r in report.rejected)],
