@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
-from tailored.errors import NotFound
 
 # The recommend package (numpy, scipy, scikit-learn, optuna) is imported inside the
 # commands, so that every other command starts without it.
@@ -74,24 +73,16 @@ def recommend(
     """The top k items for a person, each with a reason, and the brands, categories and
     price bands they favour."""
     from tailored.recommend import Filters
-    from tailored.recommend.training import check_catalog, load_model
+    from tailored.recommend.training import load_model, recommendations_for
 
     state = state_of(ctx)
     name = model or state.settings.default_model
-    recommender = load_model(state.settings.models_dir, name)
-    check_catalog(recommender, state.store)
-    try:
-        profile_id: str | None = state.store.find_profile(person)
-    except NotFound:
-        profile_id = None
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
                       max_per_category=max_per_category, pinned=tuple(pin or ()))
-    who = profile_id or person
-    items = [r.to_dict() for r in recommender.recommend(who, k, filters)]
-    data = {"user": person, "profile_id": profile_id, "model": name, "items": items,
-            "preferences": recommender.preferences(who)}
-    emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", items))
+    data = recommendations_for(load_model(state.settings.models_dir, name), state.store,
+                               person, k, filters)
+    emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", data["items"]))
 
 
 def similar(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tailored.errors import CatalogChanged, InvalidInput, NotFound
-from tailored.recommend.base import Recommender
+from tailored.recommend.base import Filters, Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.content import ContentBased
 from tailored.recommend.interactions import Interactions, Weights
@@ -19,7 +19,14 @@ from tailored.recommend.social import Social
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
 
-__all__ = ["ModelCache", "check_catalog", "load_model", "model_path", "train_from_store"]
+__all__ = [
+    "ModelCache",
+    "check_catalog",
+    "load_model",
+    "model_path",
+    "recommendations_for",
+    "train_from_store",
+]
 
 
 def model_path(models_dir: Path, name: str) -> Path:
@@ -73,6 +80,23 @@ def check_catalog(model: Recommender, store: Store) -> None:
         raise CatalogChanged(
             f"the catalogue changed since {name!r} was trained (items:updated then "
             f"{trained_on}, now {now}): run `tailored train --model {name}`")
+
+
+def recommendations_for(
+    recommender: Recommender, store: Store, person: str, k: int, filters: Filters
+) -> dict[str, Any]:
+    """What ``tailored recommend`` and ``GET /v1/recommendations`` answer: the list for any
+    identity of a person (an unknown one gets the cold-start list) and their preferences."""
+    check_catalog(recommender, store)
+    try:
+        profile_id: str | None = store.find_profile(person)
+    except NotFound:
+        profile_id = None
+    who = profile_id or person
+    items = [r.to_dict() for r in recommender.recommend(who, k, filters)]
+    return {"user": person, "profile_id": profile_id,
+            "model": recommender.metadata_.get("model", recommender.name), "items": items,
+            "preferences": recommender.preferences(who)}
 
 
 def load_model(models_dir: Path, name: str) -> Recommender:

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
-from tailored.errors import NotFound
 from tailored.recommend import MAX_K, Filters
-from tailored.recommend.training import check_catalog
+from tailored.recommend.training import recommendations_for
 
 __all__ = ["router"]
 
@@ -36,16 +35,8 @@ async def recommendations(
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
     name = model or settings.default_model
     recommender = await run_in_threadpool(models.get, name)
-    await run_in_threadpool(check_catalog, recommender, store)
-    try:
-        profile_id: str | None = await run_in_threadpool(store.find_profile, person)
-    except NotFound:
-        profile_id = None
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
                       max_per_category=max_per_category, pinned=tuple(pin or ()))
-    who = profile_id or person
-    items = await run_in_threadpool(recommender.recommend, who, k, filters)
-    return {"user": person, "profile_id": profile_id, "model": name,
-            "items": [r.to_dict() for r in items],
-            "preferences": await run_in_threadpool(recommender.preferences, who)}
+    return await run_in_threadpool(recommendations_for, recommender, store, person, k,
+                                   filters)

@@ -16,9 +16,25 @@ import pyarrow as pa
 from tailored.errors import InvalidInput
 from tailored.ingest.sources.records import SourceError, SourceRecord
 
-__all__ = ["CORRUPT_FILE_ERRORS", "GZIP_MAGIC", "guard_corrupt", "open_binary"]
+__all__ = [
+    "CORRUPT_FILE_ERRORS",
+    "GZIP_MAGIC",
+    "guard_corrupt",
+    "open_binary",
+    "require_file",
+]
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+def require_file(path: str | Path) -> Path:
+    """The path of an existing file; a folder or a missing path is a clear error naming it."""
+    file = Path(path)
+    if file.is_dir():
+        raise InvalidInput(f"{file} is a folder, not a file", field="path")
+    if not file.exists():
+        raise FileNotFoundError(f"no such file: {file}")
+    return file
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -31,11 +47,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
         stdin = sys.stdin.buffer
         head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
         return gzip.GzipFile(fileobj=stdin) if head == GZIP_MAGIC else stdin  # type: ignore[return-value]
-    file = Path(path)
-    if file.is_dir():
-        raise IsADirectoryError(f"{file} is a folder, not a file")
-    if not file.exists():
-        raise FileNotFoundError(f"no such file: {file}")
+    file = require_file(path)
     with file.open("rb") as probe:
         head = probe.read(2)
     return gzip.open(file, "rb") if head == GZIP_MAGIC else file.open("rb")  # type: ignore[return-value]

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from tailored.ingest.sources.files import open_binary
+from tailored.ingest.sources.files import open_binary, require_file
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = ["read_online_retail"]
@@ -53,11 +53,7 @@ def read_online_retail(
     path: str | Path, *, id_prefix: str = ""
 ) -> Iterator[SourceRecord | SourceError]:
     """Orders, refunds, customers and items from an Online Retail xlsx, csv or parquet file."""
-    file = Path(path)
-    if file.is_dir():
-        raise ValueError(f"{file} is a folder; give the Online Retail .xlsx, .csv or .parquet")
-    if not file.is_file():
-        raise FileNotFoundError(f"Online Retail file not found: {file}")
+    file = require_file(path)
     with file.open("rb") as probe:
         magic = probe.read(4)
     state = _State(id_prefix)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from tailored.ingest.sources.files import open_binary
+from tailored.ingest.sources.files import open_binary, require_file
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 
 __all__ = ["TARGETS", "parse_mapping", "read_table"]
@@ -73,11 +73,7 @@ def read_table(
     source_name: str = "import",
 ) -> Iterator[SourceRecord | SourceError]:
     """Records of ``kind`` from a csv, parquet or jsonl file (plain or gzip), by ``mapping``."""
-    file = Path(path)
-    if file.is_dir():
-        raise ValueError(f"{file} is a folder; give the {fmt} file to read")
-    if not file.is_file():
-        raise FileNotFoundError(f"no such file: {file}")
+    file = require_file(path)
     _check_targets(kind, mapping, event_name)
     if fmt == "csv":
         names, rows = _csv(file, delimiter, header, columns)
