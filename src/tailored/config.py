@@ -41,3 +41,8 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(
         default=500 * 1024, description="Largest accepted batch request, as Segment's HTTP API."
     )
+    analytics_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL analytics run on with `--backend postgres`; unset, the "
+        "store's own database when it is PostgreSQL.",
+    )

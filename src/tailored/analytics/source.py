@@ -1,0 +1,193 @@
+"""Where analytics run: the snapshot's tables as Ibis expressions on DuckDB or PostgreSQL.
+
+Every analytic, segment rule and feature is written once against :class:`Source` — a set of
+Ibis tables named as in the snapshot (events, interactions, profiles, identities, items,
+edges) — and runs unchanged on either engine:
+
+* ``duckdb`` (the default): an in-process DuckDB reading the snapshot's Parquet files in
+  place, nothing copied.
+* ``postgres``: the same snapshot loaded into a schema of a PostgreSQL database (``COPY``,
+  one transaction, replaced whole), and the queries run there.
+
+Nested documents (traits, properties, context) are JSON text in both; :func:`trait` reads
+one field of them the same way on both engines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tailored.errors import InvalidInput
+from tailored.store.snapshots import SCHEMAS, SNAPSHOT_TABLES
+
+__all__ = ["BACKENDS", "Source", "open_postgres", "open_snapshot", "opened", "trait"]
+
+BACKENDS = ("duckdb", "postgres")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass
+class Source:
+    """The snapshot's tables on one engine. ``backend`` is ``"duckdb"`` or ``"postgres"``."""
+
+    con: Any
+    backend: str
+    folder: Path
+    _tables: dict[str, ir.Table]
+
+    def table(self, name: str) -> ir.Table:
+        if name not in self._tables:
+            raise InvalidInput(f"no table {name!r} in the snapshot; tables: "
+                               f"{', '.join(self._tables)}", field="table")
+        return self._tables[name]
+
+    @property
+    def events(self) -> ir.Table:
+        return self._tables["events"]
+
+    @property
+    def interactions(self) -> ir.Table:
+        return self._tables["interactions"]
+
+    @property
+    def profiles(self) -> ir.Table:
+        return self._tables["profiles"]
+
+    @property
+    def items(self) -> ir.Table:
+        return self._tables["items"]
+
+    @property
+    def edges(self) -> ir.Table:
+        return self._tables["edges"]
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+def _check_snapshot(folder: Path) -> None:
+    folder = Path(folder)
+    if not (folder / "manifest.json").exists():
+        raise InvalidInput(f"{folder} is not a snapshot (no manifest.json): run "
+                           "`tailored export --out FOLDER` first", field="snapshot")
+
+
+def open_snapshot(folder: Path) -> Source:
+    """The snapshot in ``folder`` on an in-process DuckDB (its Parquet files read in place)."""
+    _check_snapshot(folder)
+    con = ibis.duckdb.connect()
+    tables = {}
+    for name in SNAPSHOT_TABLES:
+        path = Path(folder) / f"{name}.parquet"
+        if path.exists():
+            tables[name] = con.read_parquet(path, table_name=name)
+    return Source(con=con, backend="duckdb", folder=Path(folder), _tables=tables)
+
+
+_PG_TYPES = {pa.string(): "text", pa.float64(): "double precision", pa.bool_(): "boolean",
+             pa.timestamp("us", tz="UTC"): "timestamptz", pa.list_(pa.string()): "text[]"}
+
+
+def _pg_url(url: str) -> str:
+    """A psycopg URL from a SQLAlchemy one (``postgresql+psycopg://`` → ``postgresql://``)."""
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+
+
+def open_postgres(folder: Path, url: str, *, schema: str = "tailored_analytics") -> Source:
+    """Load the snapshot in ``folder`` into ``schema`` of the PostgreSQL at ``url`` (replacing
+    what was there, in one transaction) and return its tables there."""
+    import psycopg
+
+    _check_snapshot(folder)
+    if not _SCHEMA_NAME.match(schema):
+        raise InvalidInput(f"schema must be a plain lower-case SQL name, got {schema!r}",
+                           field="schema")
+    if not url.startswith(("postgresql", "postgres")):
+        raise InvalidInput(f"the postgres backend needs a postgresql:// URL, got {url!r}",
+                           field="analytics_url")
+    url = _pg_url(url)
+    present = [n for n in SNAPSHOT_TABLES if (Path(folder) / f"{n}.parquet").exists()]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for name in present:
+            schema_ = SCHEMAS[name]
+            cols = ", ".join(f'"{f.name}" {_PG_TYPES[f.type]}' for f in schema_)
+            cur.execute(f'DROP TABLE IF EXISTS {schema}."{name}"')
+            cur.execute(f'CREATE TABLE {schema}."{name}" ({cols})')
+            names = ", ".join(f'"{f.name}"' for f in schema_)
+            with cur.copy(f'COPY {schema}."{name}" ({names}) FROM STDIN') as copy:
+                for batch in pq.ParquetFile(Path(folder) / f"{name}.parquet").iter_batches(
+                        batch_size=50_000):
+                    columns = [batch.column(f.name).to_pylist() for f in schema_]
+                    for row in zip(*columns, strict=True):
+                        copy.write_row(row)
+            cur.execute(f'ANALYZE {schema}."{name}"')
+    parts = re.match(r"^postgresql://(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?"
+                     r"(?P<host>[^:/?]*)?(?::(?P<port>\d+))?/(?P<database>[^?]*)", url)
+    if parts is None:
+        raise InvalidInput(f"cannot read the PostgreSQL URL {url!r}", field="analytics_url")
+    con = ibis.postgres.connect(
+        user=parts["user"] or None, password=parts["password"] or None,
+        host=parts["host"] or "localhost", port=int(parts["port"] or 5432),
+        database=parts["database"] or None)
+    tables = {n: con.table(n, database=schema) for n in present}
+    return Source(con=con, backend="postgres", folder=Path(folder), _tables=tables)
+
+
+@contextmanager
+def opened(folder: Path, backend: str = "duckdb", *, url: str | None = None,
+           schema: str = "tailored_analytics") -> Iterator[Source]:
+    """The snapshot on ``backend``, closed afterwards."""
+    if backend not in BACKENDS:
+        raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}",
+                           field="backend")
+    if backend == "postgres":
+        if url is None:
+            raise InvalidInput("the postgres backend needs a PostgreSQL URL (--analytics-url "
+                               "or TAILORED_ANALYTICS_URL, or a PostgreSQL store)",
+                               field="analytics_url")
+        source = open_postgres(folder, url, schema=schema)
+    else:
+        source = open_snapshot(folder)
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_field(doc: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's own JSON text extraction."""
+
+
+@ibis.udf.scalar.builtin(name="json_extract_path_text")
+def _postgres_field(doc: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """PostgreSQL's own JSON text extraction."""
+
+
+def trait(source: Source, column: ir.StringValue, key: str) -> ir.StringValue:
+    """One top-level field of a JSON-text column (traits, properties, context) as text,
+    NULL where it is absent: the same meaning on DuckDB and PostgreSQL.
+
+    (Ibis's generic JSON accessors compile to SQL PostgreSQL rejects, so each engine's own
+    function is called.)
+    """
+    if source.backend == "postgres":
+        return _postgres_field(column.cast("json"), key)
+    return _duckdb_field(column, "$." + _json_path_key(key))
+
+
+def _json_path_key(key: str) -> str:
+    """A key quoted for a JSON path, so keys with dots or spaces work."""
+    return '"' + key.replace('"', '\\"') + '"'
