@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from tailored.cli import demo, evaluate, export, ingest, keys, people, recommend, serve
+from tailored.cli import (
+    analyze,
+    demo,
+    evaluate,
+    export,
+    ingest,
+    keys,
+    people,
+    predict,
+    recommend,
+    segment,
+    serve,
+)
 from tailored.cli.state import AppState
 from tailored.config import Settings
 from tailored.errors import TailoredError
@@ -38,7 +50,8 @@ def _root(
     ctx.call_on_close(state.close)
 
 
-for module in (ingest, people, keys, serve, demo, export, recommend, evaluate):
+for module in (ingest, people, keys, serve, demo, export, recommend, evaluate, analyze, segment,
+               predict):
     module.register(app)
 
 
