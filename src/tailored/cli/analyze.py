@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from tailored.cli import analyze_text
+
 __all__ = ["analyze_app", "register"]
 
 analyze_app = typer.Typer(
@@ -12,4 +14,5 @@ analyze_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    analyze_text.register(analyze_app)
     app.add_typer(analyze_app)

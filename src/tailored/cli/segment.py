@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from tailored.cli import segment_models
+
 __all__ = ["register", "segment_app"]
 
 segment_app = typer.Typer(
@@ -12,4 +14,5 @@ segment_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    segment_models.register(segment_app)
     app.add_typer(segment_app)
