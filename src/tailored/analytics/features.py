@@ -1,0 +1,169 @@
+"""Customer features: one row per person of what they did before a moment, as Ibis
+expressions that run unchanged on DuckDB and PostgreSQL.
+
+These feed RFM, clustering, classifier segments and the predictions. Only events strictly
+before ``as_of`` are read, so a feature table built at a cut-off never sees the label period
+(no leakage). Purchases are the snapshot's interactions with signal ``order``: each product
+line of an order is one row, and the order's ``message_id`` groups the lines of one order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from tailored.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from tailored.analytics.source import Source
+
+__all__ = ["FEATURE_COLUMNS", "category_shares", "customer_features", "resolve_as_of"]
+
+#: The columns of :func:`customer_features`, in order.
+FEATURE_COLUMNS = (
+    "profile_id", "first_seen", "last_seen", "recency_days", "tenure_days", "orders",
+    "purchase_days", "revenue", "avg_order_value", "events", "views", "carts",
+    "distinct_items", "active_days", "first_order", "last_order", "order_recency_days",
+)
+_DAY = 86_400.0
+_UTC_TS = dt.Timestamp(timezone="UTC")
+
+
+def resolve_as_of(source: Source, as_of: datetime | None) -> tuple[datetime, bool]:
+    """The moment features are taken at, and whether events *at* it count.
+
+    Without ``as_of`` it is the latest event's time and every event counts (else the latest
+    event would be left out of its own snapshot); with one, only events strictly before it.
+    """
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise InvalidInput("as_of must be timezone-aware (e.g. 2026-11-30T00:00:00+00:00)",
+                               field="as_of")
+        return as_of.astimezone(UTC), False
+    latest = source.events.timestamp.max().execute()
+    if latest is None or latest != latest:  # NULL, or NaT from pandas
+        return datetime.now(UTC), True
+    latest = latest.to_pydatetime() if hasattr(latest, "to_pydatetime") else latest
+    if latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    return latest.astimezone(UTC), True
+
+
+def _before(table: ir.Table, at: ir.TimestampScalar, inclusive: bool) -> ir.Table:
+    return table.filter(table.timestamp <= at if inclusive else table.timestamp < at)
+
+
+def _days_between(later: ir.TimestampValue | float, earlier: ir.TimestampValue
+                  ) -> ir.FloatingValue:
+    """Whole-and-fractional days from ``earlier`` to ``later`` (epoch seconds on both
+    engines; PostgreSQL's interval arithmetic would not compile the same)."""
+    start = earlier.epoch_seconds().cast("float64")
+    end = later if isinstance(later, float) else later.epoch_seconds().cast("float64")
+    return (end - start) / _DAY
+
+
+def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Table:
+    """One row per profile with any interaction or order before ``as_of``.
+
+    Columns: ``profile_id``; ``first_seen``/``last_seen`` (first and latest event);
+    ``recency_days`` (days from ``last_seen`` to ``as_of``); ``tenure_days`` (days from
+    ``first_seen`` to ``as_of``); ``orders`` (distinct orders); ``purchase_days`` (distinct
+    UTC days with an order); ``revenue`` (sum of order-line values); ``avg_order_value``
+    (revenue / orders, 0 without orders); ``events`` (all events); ``views`` and ``carts``
+    (interactions with those signals); ``distinct_items`` (items interacted with);
+    ``active_days`` (distinct UTC days with any event); ``first_order``/``last_order`` and
+    ``order_recency_days`` (days from the latest order to ``as_of``; NULL without orders).
+
+    ``as_of`` defaults to the latest event's time (then every event counts); given, only
+    events strictly before it are used.
+    """
+    when, inclusive = resolve_as_of(source, as_of)
+    at = ibis.literal(when, type=_UTC_TS)
+    at_seconds = when.timestamp()
+
+    ix = _before(source.interactions, at, inclusive)
+    ix = ix.filter(ix.profile_id.notnull())
+    is_order = ix.signal == "order"
+    acts = ix.group_by("profile_id").aggregate(
+        orders=ix.message_id.nunique(where=is_order),
+        purchase_days=ix.timestamp.date().nunique(where=is_order),
+        revenue=ix.value.sum(where=is_order),
+        first_order=ix.timestamp.min(where=is_order),
+        last_order=ix.timestamp.max(where=is_order),
+        views=ix.count(where=ix.signal == "view"),
+        carts=ix.count(where=ix.signal == "cart"),
+        distinct_items=ix.item_id.nunique(),
+    )
+    ev = _before(source.events, at, inclusive)
+    ev = ev.filter(ev.profile_id.notnull())
+    seen = ev.group_by("profile_id").aggregate(
+        first_seen=ev.timestamp.min(), last_seen=ev.timestamp.max(), events=ev.count(),
+        active_days=ev.timestamp.date().nunique())
+
+    joined = acts.left_join(seen, acts.profile_id == seen.profile_id)
+    revenue = joined.revenue.fill_null(0.0).cast("float64")
+    orders = joined.orders.cast("int64")
+    features = joined.select(
+        profile_id=acts.profile_id,
+        first_seen=seen.first_seen,
+        last_seen=seen.last_seen,
+        recency_days=_days_between(at_seconds, seen.last_seen),
+        tenure_days=_days_between(at_seconds, seen.first_seen),
+        orders=orders,
+        purchase_days=joined.purchase_days.cast("int64"),
+        revenue=revenue,
+        avg_order_value=ibis.ifelse(orders > 0, revenue / orders.cast("float64"), 0.0),
+        events=seen.events.fill_null(0).cast("int64"),
+        views=joined.views.cast("int64"),
+        carts=joined.carts.cast("int64"),
+        distinct_items=joined.distinct_items.cast("int64"),
+        active_days=seen.active_days.fill_null(0).cast("int64"),
+        first_order=joined.first_order,
+        last_order=joined.last_order,
+        order_recency_days=_days_between(at_seconds, joined.last_order),
+    )
+    return features
+
+
+def category_shares(source: Source, *, as_of: datetime | None = None, level: int = 0,
+                    signals: tuple[str, ...] = ("view", "cart", "order"),
+                    prefix: str = "share_") -> ir.Table:
+    """Per profile, the share of their interactions (of ``signals``) in each category at
+    ``level`` of the item's category path (0 = top level): one ``share_<category>`` column
+    per category, summing to 1 for a person with any such interaction.
+
+    Taste shows in *what* people look at, not only how much; clustering uses these beside
+    the behavioural features. Same ``as_of`` rule as :func:`customer_features`.
+    """
+    if level < 0:
+        raise InvalidInput(f"level must be 0 or more, got {level}", field="level")
+    when, inclusive = resolve_as_of(source, as_of)
+    at = ibis.literal(when, type=_UTC_TS)
+    items = source.items
+    items = items.select(item_id=items.item_id, category=items.category[level])
+    ix = _before(source.interactions, at, inclusive)
+    ix = ix.filter(ix.profile_id.notnull() & ix.signal.isin(list(signals)))
+    rows = ix.inner_join(items, ix.item_id == items.item_id).select(
+        profile_id=ix.profile_id, category=items.category)
+    rows = rows.filter(rows.category.notnull())
+    names = sorted(str(c) for c in rows.select("category").distinct().execute()["category"])
+    total = rows.count().cast("float64")
+    shares: dict[str, ir.FloatingValue] = {}
+    for name in names:
+        column = f"{prefix}{_slug(name)}"
+        while column in shares:  # two names with one slug ("A&B", "A B")
+            column += "_"
+        shares[column] = rows.count(where=rows.category == name).cast("float64") / total
+    return rows.group_by("profile_id").aggregate(**shares) if shares else \
+        rows.select("profile_id").distinct()
+
+
+def _slug(name: str) -> str:
+    """A column-name-safe form of a category name ("Home & Kitchen" → "home_kitchen")."""
+    out = "".join(c.lower() if c.isalnum() else "_" for c in name)
+    return "_".join(p for p in out.split("_") if p) or "unnamed"
