@@ -134,6 +134,27 @@ def import_online_retail(
          strict, as_json)
 
 
+@import_app.command("cdnow")
+def import_cdnow(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CDNOW_master.txt or CDNOW_sample.txt "
+                                         "(plain or .gz).")],
+    id_prefix: PrefixOpt = "",
+    strict: StrictOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """CDNOW purchases (Fader and Hardie): the full set or the 1/10 sample.
+
+    Each line becomes an Order Completed event of its customer on its day, with the dollar
+    value as revenue and the number of CDs as quantity.
+    """
+    from tailored.ingest.sources.cdnow import read_cdnow
+
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    _run(ctx, read_cdnow(path, id_prefix=id_prefix), "import cdnow", path, strict, as_json)
+
+
 def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
     def command(
         ctx: typer.Context,

@@ -41,6 +41,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 _REQUIRED = {"events": (), "items": ("item_id",), "users": ("user_id",), "edges": ("src", "dst")}
 _PREFIXES = {"events": ("properties.", "traits.", "context."), "items": ("attributes.",)}
 _NUMBERS = {"value", "rating", "price", "weight"}
+_MONEY = {"value", "price"}
 _TRUE, _FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f"}
 # JSON Lines have no header: the columns are the keys seen in the first lines.
 _JSONL_SCAN = 1000
@@ -304,6 +305,9 @@ def _converted(cells: dict[str, Any], mapping: Mapping[str, str], line: int) -> 
             except (TypeError, ValueError, OverflowError, OSError):
                 reason = f"not {_EXPECTED.get(target, 'a number')}: {cells[target]!r}"
                 return SourceError(line, mapping[target], reason)
+            if target in _MONEY and cells[target] < 0:
+                return SourceError(line, mapping[target],
+                                   f"negative {target} {cells[target]!r}: money is zero or more")
     return None
 
 
