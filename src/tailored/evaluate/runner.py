@@ -25,11 +25,24 @@ def fit_on(name: str, train: InteractionTable, params: dict[str, Any] | None = N
     if len(train) == 0:
         raise InvalidInput("the training table is empty", field="train")
     data = Interactions.from_arrays(train.users.astype(str), train.items.astype(str),
-                                    train.ratings, item_ids=item_ids)
+                                    train.ratings, item_ids=item_ids,
+                                    timestamps=_usable_times(train.timestamps))
     model = MODELS[name](**(params or {}))
     started = time.perf_counter()
     model.fit(data)
     return model, time.perf_counter() - started
+
+
+def _usable_times(ts: np.ndarray | None) -> np.ndarray | None:
+    """Timestamps models can order a history by; None if absent, not times, or incomplete
+    (models then treat a history as unordered, as they would without them)."""
+    if ts is None:
+        return None
+    if np.issubdtype(ts.dtype, np.datetime64):
+        return None if np.isnat(ts).any() else ts
+    if np.issubdtype(ts.dtype, np.number) and np.isfinite(ts).all():
+        return ts
+    return None
 
 
 def evaluate_model(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class Recommender(ABC):
     name: ClassVar[str]
     # True for models that know something of a person beyond their history (their friends).
     scores_without_history: ClassVar[bool] = False
+    # Hyperparameters read only when scoring: changing one needs no refit (tuning reuses fits).
+    scoring_params: ClassVar[tuple[str, ...]] = ()
     metadata_: dict[str, Any]
 
     # -- what each model supplies ----------------------------------------------------
@@ -123,6 +126,7 @@ class Recommender(ABC):
         self.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
         self._fresh: dict[str, sp.csr_matrix] = {}
         self._fresh_signals: dict[str, dict[int, str | None]] = {}
+        self._fresh_times: dict[str, dict[int, float]] = {}
         self.metadata_ = {}
         self._fit(data)
         return self
@@ -136,6 +140,30 @@ class Recommender(ABC):
             return self._fresh[user]
         index = self.interactions_.user_index.get(user)
         return None if index is None else self.interactions_.matrix[index]
+
+    def _recency(self, row: sp.csr_matrix, user: str, half_life: float | None) -> np.ndarray:
+        """A weight for each item of ``row`` (in ``row.indices`` order): 1 for the newest,
+        halving every ``half_life`` items further back. All ones without times."""
+        ones = np.ones(row.nnz)
+        if half_life is None or row.nnz == 0:
+            return ones
+        data = self.interactions_
+        index = data.user_index.get(user)
+        if data.last_seen is not None and index is not None:
+            times = np.asarray(data.last_seen[index, row.indices].toarray()).ravel()
+        elif user in self._fresh_times:
+            times = np.zeros(row.nnz)
+        else:
+            return ones
+        fresh = self._fresh_times.get(user, {})
+        if fresh:
+            times = times.copy()
+            for j, item in enumerate(row.indices.tolist()):
+                times[j] = fresh.get(item, times[j])
+        order = np.argsort(-times, kind="stable")
+        rank = np.empty(row.nnz)
+        rank[order] = np.arange(row.nnz)
+        return np.power(0.5, rank / half_life)
 
     def recommend(self, user: str, k: int = 10, filters: Filters | None = None
                   ) -> list[Recommendation]:
@@ -293,10 +321,16 @@ class Recommender(ABC):
         row = self._row(user)
         current = row.toarray().ravel() if row is not None else np.zeros(len(data.item_ids))
         said = self._fresh_signals.setdefault(user, {})
+        # New events are the newest of the person's history, in the order given.
+        when = self._fresh_times.setdefault(user, {})
+        newest = max([time.time(), *when.values()]) if when else time.time()
+        if data.last_seen is not None and data.last_seen.nnz:
+            newest = max(newest, float(data.last_seen.data.max()))
         for n, item in enumerate(item_ids):
             index = data.item_index.get(item)
             if index is not None:
                 current[index] += 1.0 if weights is None else float(weights[n])
+                when[index] = newest + 1.0 + n
                 if signals is not None:
                     said[index] = signals[n]
         self._fresh[user] = sp.csr_matrix(current)
@@ -318,6 +352,9 @@ class Recommender(ABC):
             "titles": cat.titles.astype(str), "available": cat.available,
             "categories": cat.categories.astype(str), "brands": cat.brands.astype(str),
             "prices": cat.prices,
+            **({} if data.last_seen is None else {
+                "t_data": data.last_seen.data, "t_indices": data.last_seen.indices,
+                "t_indptr": data.last_seen.indptr}),
             **{f"m_{k}": v for k, v in self._state().items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,7 +382,9 @@ class Recommender(ABC):
                 matrix=sp.csr_matrix((z["x_data"], z["x_indices"], z["x_indptr"]), shape=shape),
                 user_ids=z["user_ids"], item_ids=z["item_ids"],
                 strongest=sp.csr_matrix((z["s_data"], z["s_indices"], z["s_indptr"]),
-                                        shape=shape))
+                                        shape=shape),
+                last_seen=(sp.csr_matrix((z["t_data"], z["t_indices"], z["t_indptr"]),
+                                         shape=shape) if "t_data" in z.files else None))
             catalog = CatalogView(z["titles"].astype(object), z["available"],
                                   z["categories"].astype(object), z["brands"].astype(object),
                                   z["prices"])
@@ -357,6 +396,7 @@ class Recommender(ABC):
         model.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
         model._fresh = {}
         model._fresh_signals = {}
+        model._fresh_times = {}
         model.metadata_ = header["metadata"]
         model._restore(state)
         return model

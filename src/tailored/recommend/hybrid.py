@@ -13,7 +13,7 @@ content-based step for them is not part of this model.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,51 +24,65 @@ from tailored.evaluate.metrics import ndcg_at_k
 from tailored.recommend.base import Recommender
 from tailored.recommend.interactions import Interactions
 
-__all__ = ["BLENDS", "Hybrid", "carve_validation", "validation_ndcg"]
+__all__ = ["BLENDS", "Hybrid", "best_blend", "carve_validation", "latest_first", "validation_ndcg"]
 
 BLENDS = ("weighted", "rank")
 # Reciprocal rank fusion's constant (Cormack et al. 2009).
 RRF_K = 60.0
 
 
-def carve_validation(data: Interactions, fraction: float, random_state: int | None
+def carve_validation(data: Interactions, fraction: float, random_state: int | None, *,
+                     latest: bool = False, per_person: int | None = None,
                      ) -> tuple[Interactions, sp.csr_matrix] | None:
-    """Hold out ``fraction`` of each person's items (at least one, never all of them).
+    """Hold out part of each person's items: ``fraction`` of them (at least one, never all),
+    or exactly ``per_person`` of them (people with no more than that stay wholly in
+    training, as in a leave-last-n split). ``latest`` holds out each person's most recent
+    items (``data.last_seen`` is needed), else a random choice.
 
     Returns the training part (same people and items as ``data``) and a 0/1 matrix of the
-    held-out pairs, or ``None`` when nobody has two items to split.
+    held-out pairs, or ``None`` when nobody has enough items to split.
 
     Examples
     --------
-    >>> d = Interactions.from_arrays(["a", "a", "a", "b"], ["x", "y", "z", "x"])
-    >>> train, held = carve_validation(d, 0.34, 0)
-    >>> int(train.matrix.nnz), int(held.nnz)
-    (3, 1)
+    >>> d = Interactions.from_arrays(["a", "a", "a", "b"], ["x", "y", "z", "x"],
+    ...                              timestamps=[1, 3, 2, 1])
+    >>> train, held = carve_validation(d, 0.34, 0, latest=True)
+    >>> int(train.matrix.nnz), held.nonzero()[1].tolist()
+    (3, [1])
     """
     if not 0.0 < fraction < 1.0:
         raise InvalidInput(f"validation_fraction must be between 0 and 1, got {fraction!r}",
                            field="validation_fraction")
+    if per_person is not None and per_person < 1:
+        raise InvalidInput(f"validation items per person must be at least 1, got "
+                           f"{per_person!r}", field="validation_items")
+    if latest and data.last_seen is None:
+        raise InvalidInput("a validation split by time needs the interactions' timestamps",
+                           field="timestamp")
     x = data.matrix.tocsr()
+    counts = np.diff(x.indptr)
+    rows = np.repeat(np.arange(x.shape[0]), counts)
+    # Each stored pair's time, in the order of x's stored pairs.
+    when = (None if not latest or data.last_seen is None
+            else np.asarray(data.last_seen.tocsr()[rows, x.indices]).ravel())
     rng = np.random.default_rng(random_state)
     hold = np.zeros(x.nnz, dtype=bool)
-    counts = np.diff(x.indptr)
-    for u in np.flatnonzero(counts >= 2):
+    for u in np.flatnonzero(counts >= (2 if per_person is None else per_person + 1)):
         n = int(counts[u])
-        n_hold = min(max(1, round(fraction * n)), n - 1)
-        hold[x.indptr[u] + rng.permutation(n)[:n_hold]] = True
+        n_hold = (per_person if per_person is not None
+                  else min(max(1, round(fraction * n)), n - 1))
+        start = x.indptr[u]
+        if when is not None:
+            # Newest first; ties broken by item position, so the split is repeatable.
+            chosen = np.argsort(-when[start:start + n], kind="stable")[:n_hold]
+        else:
+            chosen = rng.permutation(n)[:n_hold]
+        hold[start + chosen] = True
     if not hold.any():
         return None
-    rows = np.repeat(np.arange(x.shape[0]), counts)
-    keep = ~hold
-    train_x = sp.csr_matrix((x.data[keep], (rows[keep], x.indices[keep])), shape=x.shape)
     held = sp.csr_matrix((np.ones(int(hold.sum())), (rows[hold], x.indices[hold])),
                          shape=x.shape)
-    mask = train_x.copy()
-    mask.data[:] = 1.0
-    strongest = sp.csr_matrix(data.strongest.multiply(mask), dtype=np.int8)
-    train = Interactions(matrix=train_x, user_ids=data.user_ids, item_ids=data.item_ids,
-                         strongest=strongest)
-    return train, held
+    return data.take_pairs(~hold), held
 
 
 def validation_ndcg(scores: np.ndarray, train: Interactions, held: sp.csr_matrix,
@@ -83,6 +97,34 @@ def validation_ndcg(scores: np.ndarray, train: Interactions, held: sp.csr_matrix
     order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1, kind="stable")
     top = np.take_along_axis(part, order, axis=1)
     return float(ndcg_at_k(top, held[users], k))
+
+
+VALIDATIONS = ("auto", "latest", "random")
+
+
+def check_validation(validation: str) -> None:
+    if validation not in VALIDATIONS:
+        raise InvalidInput(f"validation must be one of {', '.join(VALIDATIONS)}, got "
+                           f"{validation!r}", field="validation")
+
+
+def latest_first(validation: str, data: Interactions) -> bool:
+    """Whether a validation split should hold out each person's latest items."""
+    return validation == "latest" or (validation == "auto" and data.last_seen is not None)
+
+
+def best_blend(parts: Sequence[np.ndarray], train: Interactions, held: sp.csr_matrix,
+               users: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+    """The weights over the simplex whose blend of ``parts`` (one score matrix per model,
+    already scaled) ranks the held-out items best, and that NDCG@k."""
+    n = len(parts)
+    best, best_ndcg = np.full(n, 1.0 / n), -1.0
+    for w in [np.full(n, 1.0 / n), *_simplex(n)]:
+        blended = sum(wi * p for wi, p in zip(w, parts, strict=True))
+        score = validation_ndcg(np.asarray(blended), train, held, users, k)
+        if score > best_ndcg + 1e-12:
+            best, best_ndcg = w, score
+    return best, best_ndcg
 
 
 def _minmax(s: np.ndarray) -> np.ndarray:
@@ -122,12 +164,18 @@ class Hybrid(Recommender):
     Parameters
     ----------
     models : sequence of str
-        Names in the registry, each fitted with its default hyperparameters.
+        Names in the registry.
+    params : mapping, optional
+        Hyperparameters per model name (e.g. ``{"ease": {"l2": 200}}``); defaults otherwise.
     blend : {"weighted", "rank"}
     weights : sequence of float, optional
         One per model; learned when omitted.
     validation_fraction, k, random_state
         The validation split and the metric the weights are learned on.
+    validation : {"auto", "latest", "random"}
+        Hold out each person's latest items (``"latest"``: the task a live system faces,
+        needs timestamps) or a random share; ``"auto"`` is ``"latest"`` when the
+        interactions have timestamps.
 
     Examples
     --------
@@ -142,12 +190,15 @@ class Hybrid(Recommender):
     name = "hybrid"
 
     def __init__(self, *, models: Sequence[str] = ("item-knn", "ease", "popular"),
+                 params: Mapping[str, Mapping[str, Any]] | None = None,
                  blend: str = "weighted", weights: Sequence[float] | None = None,
-                 validation_fraction: float = 0.2, k: int = 10,
+                 validation: str = "auto", validation_fraction: float = 0.2, k: int = 10,
                  random_state: int | None = 0) -> None:
         self.models = tuple(models)
+        self.params = None if params is None else {m: dict(p) for m, p in params.items()}
         self.blend = blend
         self.weights = None if weights is None else tuple(float(w) for w in weights)
+        self.validation = validation
         self.validation_fraction = validation_fraction
         self.k = k
         self.random_state = random_state
@@ -169,6 +220,11 @@ class Hybrid(Recommender):
                                field="models")
         if len(set(self.models)) != len(self.models):
             raise InvalidInput("each model may appear once", field="models")
+        extra = sorted(set(self.params or {}) - set(self.models))
+        if extra:
+            raise InvalidInput(f"params for model(s) not in the blend: {extra}",
+                               field="params")
+        check_validation(self.validation)
         if self.weights is not None and (len(self.weights) != len(self.models)
                                          or min(self.weights) < 0 or sum(self.weights) <= 0):
             raise InvalidInput("weights: one non-negative number per model, not all zero",
@@ -177,7 +233,7 @@ class Hybrid(Recommender):
     def _new(self, name: str) -> Recommender:
         from tailored.recommend.registry import MODELS
 
-        return MODELS[name]()
+        return MODELS[name](**(self.params or {}).get(name, {}))
 
     def _fit(self, data: Interactions) -> None:
         self._check()
@@ -192,7 +248,8 @@ class Hybrid(Recommender):
 
     def _learn_weights(self, data: Interactions) -> np.ndarray:
         n = len(self.models)
-        carved = carve_validation(data, self.validation_fraction, self.random_state)
+        carved = carve_validation(data, self.validation_fraction, self.random_state,
+                                  latest=latest_first(self.validation, data))
         if carved is None or n == 1:
             return np.full(n, 1.0 / n)
         train, held = carved
@@ -203,13 +260,7 @@ class Hybrid(Recommender):
             rows = np.vstack([model._scores(train.matrix[u], str(train.user_ids[u]))
                               for u in users])
             parts.append(self._transform(rows))
-        best, best_ndcg = np.full(n, 1.0 / n), -1.0
-        for w in [np.full(n, 1.0 / n), *_simplex(n)]:
-            blended = sum(wi * p for wi, p in zip(w, parts, strict=True))
-            score = validation_ndcg(np.asarray(blended), train, held, users, self.k)
-            if score > best_ndcg + 1e-12:
-                best, best_ndcg = w, score
-        self.validation_ndcg_ = best_ndcg
+        best, self.validation_ndcg_ = best_blend(parts, train, held, users, self.k)
         return best
 
     def _transform(self, scores: np.ndarray) -> np.ndarray:
@@ -223,6 +274,7 @@ class Hybrid(Recommender):
             model.popularity_ = self.popularity_
             model._fresh = self._fresh
             model._fresh_signals = self._fresh_signals
+            model._fresh_times = self._fresh_times
         self._cache: tuple[Any, str, np.ndarray] | None = None
 
     # -- scoring --------------------------------------------------------------------

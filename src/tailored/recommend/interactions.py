@@ -73,12 +73,18 @@ class Weights:
 
 @dataclass
 class Interactions:
-    """A CSR matrix of weights (people × items) with the ids of its rows and columns."""
+    """A CSR matrix of weights (people × items) with the ids of its rows and columns.
+
+    ``last_seen`` (optional, same pattern as ``matrix``) holds when each pair last happened,
+    in seconds since the epoch plus one (so no stored time is zero): what orders a person's
+    history from newest to oldest for models that weigh recent engagement more.
+    """
 
     matrix: sp.csr_matrix
     user_ids: np.ndarray
     item_ids: np.ndarray
     strongest: sp.csr_matrix  # int8 codes into SIGNALS (+1), same pattern as `matrix`
+    last_seen: sp.csr_matrix | None = None
 
     def __post_init__(self) -> None:
         self.user_index = {u: i for i, u in enumerate(self.user_ids.tolist())}
@@ -91,9 +97,10 @@ class Interactions:
     @classmethod
     def from_arrays(
         cls, users: Any, items: Any, weights: Any = None, signals: Any = None,
-        item_ids: Any = None,
+        item_ids: Any = None, timestamps: Any = None,
     ) -> Interactions:
-        """From parallel arrays; repeated (user, item) pairs add up."""
+        """From parallel arrays; repeated (user, item) pairs add up. ``timestamps``
+        (datetime64 or seconds since the epoch) give each pair's latest time."""
         users = np.asarray(users, dtype=str)
         items = np.asarray(items, dtype=str)
         if len(users) == 0:
@@ -118,15 +125,13 @@ class Interactions:
         matrix = sp.csr_matrix((w, (u, i)), shape=shape)
         matrix.sum_duplicates()
         # Keep the strongest code per pair (not the sum): max over duplicates.
-        coo = sp.coo_matrix((codes, (u, i)), shape=shape)
-        order = np.lexsort((coo.data, coo.col, coo.row))
-        rows, cols, data = coo.row[order], coo.col[order], coo.data[order]
-        last = np.ones(len(rows), dtype=bool)
-        last[:-1] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        strongest = sp.csr_matrix((data[last].astype(np.int8), (rows[last], cols[last])),
-                                  shape=shape)
+        strongest = _max_per_pair(codes, u, i, shape).astype(np.int8)
+        last_seen = None
+        if timestamps is not None:
+            seconds = _seconds(timestamps, len(users))
+            last_seen = _max_per_pair(seconds + 1.0, u, i, shape)
         return cls(matrix=matrix.tocsr(), user_ids=user_ids, item_ids=item_ids,
-                   strongest=strongest)
+                   strongest=strongest, last_seen=last_seen)
 
     @classmethod
     def from_snapshot(
@@ -161,11 +166,63 @@ class Interactions:
         items_path = Path(folder) / "items.parquet"
         item_ids = (pq.read_table(items_path, columns=["item_id"])["item_id"].to_numpy(
             zero_copy_only=False) if items_path.exists() else None)
+        seconds = pc.cast(table["timestamp"], "int64").to_numpy() / 1e6  # µs → s
         return cls.from_arrays(
             table["profile_id"].to_numpy(zero_copy_only=False)[keep],
             table["item_id"].to_numpy(zero_copy_only=False)[keep], w[keep], codes[keep],
-            item_ids=item_ids)
+            item_ids=item_ids, timestamps=seconds[keep])
+
+    def take_pairs(self, keep: np.ndarray) -> Interactions:
+        """The same people and items with only the stored pairs where ``keep`` is true
+        (``keep`` runs over ``matrix.data`` in CSR order)."""
+        x = self.matrix.tocsr()
+        return Interactions(
+            matrix=_aligned(x, x, keep, x.dtype), user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            strongest=_aligned(self.strongest, x, keep, np.int8),
+            last_seen=(None if self.last_seen is None
+                       else _aligned(self.last_seen, x, keep, np.float64)))
 
     def signal_of(self, user: int, item: int) -> str | None:
         code = int(self.strongest[user, item])
         return SIGNALS[code - 1] if code > 0 else None
+
+
+def _max_per_pair(values: np.ndarray, u: np.ndarray, i: np.ndarray,
+                  shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix of the largest value per (row, column) pair."""
+    coo = sp.coo_matrix((values, (u, i)), shape=shape)
+    order = np.lexsort((coo.data, coo.col, coo.row))
+    rows, cols, data = coo.row[order], coo.col[order], coo.data[order]
+    last = np.ones(len(rows), dtype=bool)
+    last[:-1] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sp.csr_matrix((data[last], (rows[last], cols[last])), shape=shape)
+
+
+def _seconds(timestamps: Any, n: int) -> np.ndarray:
+    ts = np.asarray(timestamps)
+    if len(ts) != n:
+        raise InvalidInput(f"timestamps: {len(ts)} values for {n} interactions",
+                           field="timestamp")
+    if np.issubdtype(ts.dtype, np.datetime64):
+        if np.isnat(ts).any():
+            raise InvalidInput("timestamps: missing times", field="timestamp")
+        return ts.astype("datetime64[us]").astype(np.int64) / 1e6
+    try:
+        seconds = ts.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"timestamps: not times ({error})", field="timestamp") from None
+    if not np.isfinite(seconds).all():
+        raise InvalidInput("timestamps: missing or infinite times", field="timestamp")
+    return seconds
+
+
+def _aligned(m: sp.csr_matrix, pattern: sp.csr_matrix, keep: np.ndarray,
+             dtype: Any) -> sp.csr_matrix:
+    """``m``'s values at ``pattern``'s stored pairs where ``keep``, in ``pattern``'s order
+    (``m`` may store fewer pairs, e.g. no code for a pair without a known signal)."""
+    x = pattern.tocsr()
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[keep]
+    cols = x.indices[keep]
+    values = np.asarray(m.tocsr()[rows, cols]).ravel().astype(dtype)
+    return sp.csr_matrix((values, (rows, cols)), shape=x.shape)
