@@ -2,13 +2,110 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.state import emit, progress, state_of
+from tailored.errors import InvalidInput
 
 __all__ = ["predict_app", "register"]
 
 predict_app = typer.Typer(
     name="predict", no_args_is_help=True,
     help="Predictions: purchase propensity, churn and customer lifetime value.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+WriteOpt = Annotated[bool, typer.Option(
+    "--write/--no-write", help="Write the scores to the profiles' traits (default: write).")]
+
+
+def _date(text: str | None, field: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise InvalidInput(f"{field.replace('_', ' ')} must be a date YYYY-MM-DD, got {text!r}",
+                           field=field) from None
+
+
+def _write(ctx: typer.Context, traits: dict[str, dict[str, Any]], what: str) -> int:
+    from tailored.store.traits import write_traits
+
+    with progress(ctx, f"write {what} to profiles"):
+        return write_traits(state_of(ctx).store, traits)
+
+
+@predict_app.command("clv")
+def clv_cmd(
+    ctx: typer.Context,
+    calibration_end: Annotated[str, typer.Option(
+        "--calibration-end", help="Last day (YYYY-MM-DD) of the purchases the model learns "
+        "from.")],
+    holdout_end: Annotated[str | None, typer.Option(
+        "--holdout-end", help="Last day of the holdout period the model is checked on.")] = None,
+    time_unit: Annotated[str, typer.Option(
+        "--time-unit", help="days or weeks: the unit recency, T and parameters are in.")]
+        = "weeks",
+    model: Annotated[str, typer.Option(
+        "--model", help="Purchase-count model: bg-nbd, mbg-nbd or pareto-nbd.")] = "bg-nbd",
+    months: Annotated[int, typer.Option(
+        "--months", help="Months of future value in the clv trait.")] = 12,
+    discount_rate: Annotated[float, typer.Option(
+        "--discount-rate", help="Monthly discount rate of future value.")] = 0.01,
+    fit_method: Annotated[str, typer.Option(
+        "--fit-method", help="map (maximum likelihood, seconds) or mcmc (posterior, "
+        "minutes).")] = "map",
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    write: WriteOpt = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Customer lifetime value: BG/NBD (or MBG/NBD, Pareto/NBD) and Gamma-Gamma.
+
+    Fitted on purchase days up to --calibration-end, checked on the holdout period up to
+    --holdout-end; every customer's clv, expected_purchases and p_alive are written to their
+    traits.
+    """
+    from tailored.predict.lifetime import run_lifetime_value
+    from tailored.predict.purchases import TIME_UNITS
+
+    if time_unit not in TIME_UNITS:
+        raise InvalidInput(f"time unit must be one of {', '.join(TIME_UNITS)}, got "
+                           f"{time_unit!r}", field="time_unit")
+    cal_end = _date(calibration_end, "calibration_end")
+    hold_end = _date(holdout_end, "holdout_end")
+    assert cal_end is not None
+    if hold_end is not None and hold_end <= cal_end:
+        raise InvalidInput(f"holdout end {hold_end} is not after the calibration end {cal_end}",
+                           field="holdout_end")
+    with analytics_source(ctx, backend, snapshot) as source, progress(ctx, f"fit {model}"):
+        report, traits = run_lifetime_value(
+            source, calibration_end=cal_end, holdout_end=hold_end, time_unit=time_unit,
+            model=model, months=months, discount_rate=discount_rate, fit_method=fit_method)
+    report["traits_written"] = _write(ctx, traits, "clv") if write else 0
+
+    def render(console: Console) -> None:
+        table = Table(title=f"{model} on {report['customers']:,} customers ({time_unit})",
+                      show_header=False)
+        for name, value in report["params"].items():
+            table.add_row(name, f"{value:.4g}")
+        if "holdout" in report:
+            h = report["holdout"]
+            table.add_row("holdout MAE (purchase days)", f"{h['mae_purchases']:.3f}")
+            table.add_row("holdout purchases, actual / predicted",
+                          f"{h['actual_purchases']:,} / {h['predicted_purchases']:,.0f}")
+        c = report["clv"]
+        table.add_row(f"CLV {c['months']} months, mean / median", f"{c['mean']} / {c['median']}")
+        table.add_row("profiles updated", f"{report['traits_written']:,}")
+        console.print(table)
+
+    emit(ctx, as_json, report, render)
 
 
 def register(app: typer.Typer) -> None:
