@@ -1,0 +1,90 @@
+"""Portraits of clusters: what sets each apart from everyone, in words and numbers.
+
+A feature sets a cluster apart when the cluster's mean is far from the overall mean in units
+of the overall standard deviation (its z-score). The three furthest features (at least a
+quarter of a standard deviation away) are described with the cluster's value, the overall
+average and their ratio, e.g. "spends 3.2× the average (412 vs 129)".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["describe_clusters", "describe_feature"]
+
+_TOP = 3
+_MIN_Z = 0.25
+_LABELS = {"events": "events", "views": "product views", "carts": "cart adds",
+           "distinct_items": "distinct items", "active_days": "active days",
+           "orders": "orders", "purchase_days": "days with a purchase"}
+
+
+def _ratio(mean: float, overall: float) -> str:
+    if overall == 0:
+        return "n/a"
+    return f"{mean / overall:.1f}×"
+
+
+def describe_feature(name: str, mean: float, overall: float) -> str:
+    """One feature of a cluster in words: its value beside the overall average."""
+    if name.startswith("share_"):
+        category = name.removeprefix("share_").replace("_", " ").title()
+        return f"{mean:.0%} of their interest in {category} (average {overall:.0%})"
+    if name == "recency_days":
+        return f"last seen {mean:.0f} days ago on average (everyone: {overall:.0f})"
+    if name == "order_recency_days":
+        return f"last ordered {mean:.0f} days ago (everyone: {overall:.0f})"
+    if name == "tenure_days":
+        return f"known for {mean:.0f} days (everyone: {overall:.0f})"
+    if name == "revenue":
+        return f"spends {_ratio(mean, overall)} the average ({mean:,.0f} vs {overall:,.0f})"
+    if name == "avg_order_value":
+        return (f"orders worth {mean:,.0f} on average, {_ratio(mean, overall)} the average "
+                f"({overall:,.0f})")
+    label = _LABELS.get(name, name.replace("_", " "))
+    return f"{mean:,.1f} {label} each, {_ratio(mean, overall)} the average ({overall:,.1f})"
+
+
+def _cadence(part: pd.DataFrame) -> str | None:
+    """How many have bought and how often, from the buyers' tenure and orders."""
+    if not {"tenure_days", "orders"} <= set(part.columns):
+        return None
+    buyers = part[part["orders"] > 0]
+    if buyers.empty:
+        return "none has bought yet"
+    every = float(buyers["tenure_days"].sum()) / float(buyers["orders"].sum())
+    return f"{len(buyers) / len(part):.0%} have bought, once every {every:.0f} days"
+
+
+def describe_clusters(frame: pd.DataFrame, labels: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
+    """A portrait of each cluster of ``frame`` (rows: customers, columns: raw features)."""
+    overall = frame.mean()
+    spread = frame.std(ddof=0).replace(0.0, np.nan)
+    total = len(frame)
+    portraits = []
+    for cluster in sorted(set(int(c) for c in labels)):
+        part = frame[labels == cluster]
+        means = part.mean()
+        z = ((means - overall) / spread).fillna(0.0)
+        top = z.abs().sort_values(ascending=False, kind="stable")
+        top = top[top >= _MIN_Z].index[:_TOP]
+        traits = [{"feature": f, "mean": round(float(means[f]), 4),
+                   "overall": round(float(overall[f]), 4),
+                   "ratio": round(float(means[f] / overall[f]), 3) if overall[f] else None,
+                   "z": round(float(z[f]), 3), "text": describe_feature(
+                       f, float(means[f]), float(overall[f]))} for f in top]
+        words = [t["text"] for t in traits]
+        cadence = _cadence(part)
+        if cadence:
+            words.append(cadence)
+        size = len(part)
+        head = f"Cluster {cluster} ({size} customers, {size / total:.0%})"
+        portraits.append({
+            "cluster": cluster, "size": size, "share": round(size / total, 4),
+            "distinct": traits, "means": {k: round(float(v), 4) for k, v in means.items()},
+            "summary": f"{head}: " + ("; ".join(words) if words else "close to the average"),
+        })
+    return portraits
