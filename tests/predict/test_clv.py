@@ -56,11 +56,11 @@ def test_predictions_rank_heavy_buyers_above_light_ones(simulated: object) -> No
 
 
 def test_too_few_buyers_says_how_many_are_needed(simulated: object) -> None:
-    with pytest.raises(InvalidInput, match="10 customers .* at least 50") as err:
+    with pytest.raises(InvalidInput, match=r"10 customers .* at least 50") as err:
         LifetimeValue().fit(simulated.head(10))  # type: ignore[attr-defined]
     assert err.value.field == "calibration_end"
     few_repeat = simulated.assign(frequency=0)  # type: ignore[attr-defined]
-    with pytest.raises(InvalidInput, match="0 customers bought again.* at least 20"):
+    with pytest.raises(InvalidInput, match=r"0 customers bought again.* at least 20"):
         LifetimeValue().fit(few_repeat)
 
 
