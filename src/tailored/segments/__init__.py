@@ -1,15 +1,53 @@
 """Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history."""
 
 from tailored.segments.clustering import BehaviourKMeans, ClusterResult, cluster_customers
+from tailored.segments.compile import evaluation_query, members_query
+from tailored.segments.compute import check_person, compute_rules, compute_segments
+from tailored.segments.definitions import define_segment, get_segment, list_segments
+from tailored.segments.lifecycle import LIFECYCLE_SEGMENTS, compute_lifecycle, lifecycle_rules
+from tailored.segments.membership import (
+    current_members,
+    overlaps,
+    profile_segments,
+    record_membership,
+    segment_sizes,
+)
+from tailored.segments.person import PersonEvent, PersonView, evaluate
+from tailored.segments.person_data import load_person, person_metrics
 from tailored.segments.rfm import RFM_GROUPS, RFMResult, compute_rfm, rfm_group, rfm_scores
+from tailored.segments.rules import Rule, load_rule_document, parse_rule
 
 __all__ = [
+    "LIFECYCLE_SEGMENTS",
     "RFM_GROUPS",
     "BehaviourKMeans",
     "ClusterResult",
+    "PersonEvent",
+    "PersonView",
     "RFMResult",
+    "Rule",
+    "check_person",
     "cluster_customers",
+    "compute_lifecycle",
     "compute_rfm",
+    "compute_rules",
+    "compute_segments",
+    "current_members",
+    "define_segment",
+    "evaluate",
+    "evaluation_query",
+    "get_segment",
+    "lifecycle_rules",
+    "list_segments",
+    "load_person",
+    "load_rule_document",
+    "members_query",
+    "overlaps",
+    "parse_rule",
+    "person_metrics",
+    "profile_segments",
+    "record_membership",
     "rfm_group",
     "rfm_scores",
+    "segment_sizes",
 ]

@@ -20,7 +20,14 @@ import sqlalchemy as sa
 
 from tailored.events import signal_of
 from tailored.store.store import Store
-from tailored.store.tables import edges, events, identities, items, profiles
+from tailored.store.tables import (
+    edges,
+    events,
+    identities,
+    items,
+    profiles,
+    segment_membership,
+)
 
 __all__ = ["SNAPSHOT_TABLES", "export_snapshot", "interaction_rows"]
 
@@ -59,6 +66,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("src", pa.string()), ("dst", pa.string()), ("src_profile", pa.string()),
         ("dst_profile", pa.string()), ("kind", pa.string()), ("weight", pa.float64()),
     ]),
+    # Current segment members (canonical profile ids), so analytics can group by segment.
+    "segment_members": pa.schema([("profile_id", pa.string()), ("segment", pa.string())]),
 }
 SNAPSHOT_TABLES = tuple(SCHEMAS)
 
@@ -187,6 +196,13 @@ def export_snapshot(
         simple("edges", edge_query, lambda r: {
             "src": r.src, "dst": r.dst, "src_profile": r.src_profile,
             "dst_profile": r.dst_profile, "kind": r.kind, "weight": r.weight})
+        member = sa.func.coalesce(profiles.c.merged_into, segment_membership.c.profile_id)
+        simple("segment_members", sa.select(member.label("profile_id"),
+                                             segment_membership.c.segment).distinct()
+               .select_from(segment_membership.outerjoin(
+                   profiles, profiles.c.profile_id == segment_membership.c.profile_id))
+               .where(segment_membership.c.left_at.is_(None)),
+               lambda r: {"profile_id": r.profile_id, "segment": r.segment})
         conn.rollback()
     manifest = {"created_at": datetime.now(UTC).isoformat(), "store": store.url,
                 "backend": store.backend, "tables": counts, "format": "parquet",

@@ -17,6 +17,8 @@ __all__ = [
     "merges",
     "metadata",
     "profiles",
+    "segment_membership",
+    "segments",
 ]
 
 metadata = sa.MetaData(
@@ -165,4 +167,32 @@ counters = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Named segments: a rule (its JSON document) or a model's output; membership below.
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    # "rule", "lifecycle", or what a model calls its output ("rfm", "cluster", ...).
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("definition", JSONDoc, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=True),
+)
+
+# Who is in which segment, with history: a row per stay, closed (left_at) when the person
+# leaves; an open row is a current member. Members are canonical profile ids at the time.
+segment_membership = sa.Table(
+    "segment_membership",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("segment", sa.String(128), nullable=False),
+    sa.Column("profile_id", ID, nullable=False),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    sa.Column("left_at", UTCDateTime, nullable=True),
+    sa.Index("ix_segment_membership_segment_left_at", "segment", "left_at"),
+    sa.Index("ix_segment_membership_profile_id", "profile_id"),
 )

@@ -1,0 +1,105 @@
+"""Computing rule segments: for everyone from a snapshot (one query), or for one person from
+the store (in process), and recording the membership."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from tailored.events.names import EventName
+from tailored.segments.compile import evaluation_query
+from tailored.segments.definitions import get_segment, segment_rule
+from tailored.segments.membership import record_membership, set_member
+from tailored.segments.person import evaluate
+from tailored.segments.person_data import load_person
+from tailored.segments.rules import Rule
+from tailored.store import Store
+from tailored.store.tables import events
+
+if TYPE_CHECKING:
+    from tailored.analytics.source import Source
+
+__all__ = ["EMPTY_NOTE", "check_person", "compute_rules", "compute_segments",
+           "snapshot_event_names"]
+
+EMPTY_NOTE = "no profile matches the rule: the segment is empty"
+
+
+def snapshot_event_names(source: Source) -> set[str]:
+    """The track event names in the snapshot, and the e-commerce names."""
+    ev = source.events
+    names = ev.filter(ev.event.notnull()).select("event").distinct().execute()["event"]
+    return {str(n) for n in names} | {e.value for e in EventName}
+
+
+def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
+                  kind: str = "rule", as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Evaluate named rules for everyone in ``source`` in one query and record each one's
+    membership. Returns, per segment, its size, who entered and left, and a note when empty."""
+    started = time.perf_counter()
+    frame = evaluation_query(rules, source, as_of=as_of).execute()
+    query_seconds = time.perf_counter() - started
+    out = []
+    now = datetime.now(UTC)
+    for name in rules:
+        members = frame.loc[frame[name].fillna(False).astype(bool), "profile_id"]
+        result = record_membership(store, name, members.tolist(), at=now, kind=kind)
+        if result["size"] == 0:
+            result["note"] = EMPTY_NOTE
+        out.append(result)
+    if out:
+        out[0]["query_seconds"] = round(query_seconds, 3)
+    return out
+
+
+def compute_segments(store: Store, source: Source, names: Sequence[str], *,
+                     as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Compute stored rule segments by name (event names checked against the snapshot)."""
+    known = snapshot_event_names(source)
+    rules = {name: segment_rule(store, name, known_events=known) for name in names}
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        kinds.setdefault(get_segment(store, name)["kind"], []).append(name)
+    results = []
+    for kind, group in kinds.items():
+        results += compute_rules(store, source, {n: rules[n] for n in group}, kind=kind,
+                                 as_of=as_of)
+    return results
+
+
+def _store_latest_event(store: Store) -> datetime | None:
+    with store.reading() as conn:
+        latest = conn.scalar(sa.select(sa.func.max(events.c.timestamp)))
+    if latest is None:
+        return None
+    if isinstance(latest, str):  # SQLite keeps UTC text
+        latest = datetime.fromisoformat(latest)
+    return latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest.astimezone(UTC)
+
+
+def check_person(store: Store, name: str, person: str, *, as_of: datetime | None = None,
+                 record: bool = True) -> dict[str, Any]:
+    """Recompute segment ``name`` for one person in process, from the store, and (with
+    ``record``) update their membership.
+
+    ``as_of`` as for the batch path: by default the store's latest event, every event
+    counting; given, only events strictly before it.
+    """
+    rule = segment_rule(store, name)
+    if as_of is None:
+        when, inclusive = _store_latest_event(store) or datetime.now(UTC), True
+    else:
+        when, inclusive = as_of.astimezone(UTC), False
+    pid, view = load_person(store, person, as_of=when, inclusive=inclusive)
+    member = evaluate(rule, view, as_of=when, inclusive=inclusive)
+    result: dict[str, Any] = {"segment": name, "profile_id": pid, "member": member,
+                              "as_of": when.isoformat(), "metrics": dict(view.metrics)}
+    if record:
+        kind = get_segment(store, name)["kind"]
+        change = set_member(store, name, pid, member, kind=kind)
+        result.update(was_member=change["was_member"], change=change["change"])
+    return result

@@ -1,0 +1,85 @@
+"""Named segment definitions in the store: define, read, list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tailored.errors import InvalidInput, NotFound
+from tailored.events.names import EventName
+from tailored.segments.membership import ensure_segment, require_segment, segment_sizes
+from tailored.segments.rules import Rule, check_events, event_names, leaves, parse_rule
+from tailored.store import Store
+from tailored.store.tables import events, segments
+
+__all__ = ["RULE_KINDS", "define_segment", "get_segment", "known_event_names", "list_segments",
+           "segment_rule"]
+
+# Kinds whose definition is a rule this package evaluates; other kinds (rfm, cluster, ...)
+# are recorded by the model that makes them.
+RULE_KINDS = ("rule", "lifecycle")
+
+
+def known_event_names(store: Store) -> set[str]:
+    """The track event names in the store, and the e-commerce names every store understands
+    (so a segment can be defined before its first such event arrives)."""
+    with store.reading() as conn:
+        present = set(conn.scalars(sa.select(events.c.event).where(
+            events.c.type == "track", events.c.event.is_not(None)).distinct()))
+    return present | {e.value for e in EventName}
+
+
+def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
+                   description: str | None = None) -> dict[str, Any]:
+    """Check the rule ``doc`` (event names against the store's) and save it under ``name``,
+    replacing an earlier definition (its membership history stays)."""
+    rule = parse_rule(doc)
+    if event_names(rule):
+        check_events(rule, known_event_names(store))
+    if kind not in RULE_KINDS:
+        raise InvalidInput(f"a rule segment's kind is one of {', '.join(RULE_KINDS)}, got "
+                           f"{kind!r}", field="kind")
+    now = datetime.now(UTC)
+    with store.transaction() as conn:
+        existed = conn.scalar(sa.select(segments.c.name).where(segments.c.name == name))
+        ensure_segment(conn, name, kind, now=now, definition=doc, description=description,
+                       replace_definition=True)
+    return {"segment": name, "kind": kind, "definition": doc, "replaced": existed is not None,
+            "conditions": _count_leaves(rule)}
+
+
+def _count_leaves(rule: Rule) -> int:
+    return sum(1 for _ in leaves(rule))
+
+
+def get_segment(store: Store, name: str) -> dict[str, Any]:
+    """One segment: kind, definition, description, times and current size."""
+    with store.reading() as conn:
+        row = conn.execute(sa.select(segments).where(segments.c.name == name)).first()
+        if row is None:
+            require_segment(conn, name)  # raises NotFound, naming close names
+            raise NotFound(f"no segment {name!r}")
+    data = dict(row._mapping)
+    data["size"] = segment_sizes(store).get(name, 0)
+    return data
+
+
+def list_segments(store: Store) -> list[dict[str, Any]]:
+    """Every segment with its kind, current size and when it was last computed."""
+    sizes = segment_sizes(store)
+    with store.reading() as conn:
+        rows = conn.execute(sa.select(segments.c.name, segments.c.kind, segments.c.description,
+                                      segments.c.updated_at, segments.c.computed_at)
+                            .order_by(segments.c.name)).all()
+    return [{**dict(r._mapping), "size": sizes.get(r.name, 0)} for r in rows]
+
+
+def segment_rule(store: Store, name: str, *, known_events: set[str] | None = None) -> Rule:
+    """The parsed rule of a rule segment."""
+    data = get_segment(store, name)
+    if data["definition"] is None or data["kind"] not in RULE_KINDS:
+        raise InvalidInput(f"segment {name!r} is a {data['kind']} segment, made by its model, "
+                           "not by a rule", field="segment")
+    return parse_rule(data["definition"], known_events=known_events)
