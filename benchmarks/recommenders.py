@@ -60,6 +60,8 @@ def _grid(**axes: list[Any]) -> list[dict[str, Any]]:
 
 # The tuning budget. A peer of the same family gets the same values of the same knobs.
 EASE_L2 = [50.0, 200.0, 500.0, 1000.0]
+# Ours only (cornac's EASE has no such knob): read when scoring, so these values share a fit.
+EASE_RECENCY = [None, 2.0, 5.0, 10.0, 20.0]
 EASE_L2_LARGE = [500.0]  # over LARGE_CATALOG items each dense fit takes minutes here: untuned
 LARGE_CATALOG = 5000
 ALS_GRID = _grid(factors=[32, 64, 128], regularization=[0.01, 0.1])
@@ -81,7 +83,7 @@ def grid_for(model: str, n_items: int) -> list[dict[str, Any]]:
         "cooccurrence": _grid(min_support=[1, 2, 5]),
         "als": ALS_GRID,
         "bpr": BPR_GRID,
-        "ease": [{"l2": v} for v in ease],
+        "ease": _grid(l2=ease, recency_half_life=EASE_RECENCY),
         "hybrid": [{}],
         "auto": [{}],
         "implicit-als": ALS_GRID,
@@ -187,14 +189,45 @@ def _peer_eval(model: str, train: Any, test: Any, params: dict[str, Any]) -> dic
             "users_evaluated": len(relevant), "params": params}
 
 
+_FITS: dict[str, Any] = {}  # one fitted model, by the parameters its fit depends on
+
+
 def _score(model: str, train: Any, test: Any, params: dict[str, Any]) -> dict[str, Any]:
     if model in PEERS:
         return _peer_eval(model, train, test, params)
-    from tailored.evaluate.runner import evaluate_model
+    from tailored.evaluate.runner import evaluate_model, fit_on, item_universe
+    from tailored.recommend import MODELS
 
-    out = evaluate_model(model, train, test, K, params=params)
+    # Values of a parameter read only when scoring (EASE's recency_half_life) share a fit.
+    scoring = MODELS[model].scoring_params
+    fit_params = {k: v for k, v in params.items() if k not in scoring}
+    key = json.dumps([id(train), model, fit_params], sort_keys=True, default=str)
+    if key not in _FITS:
+        _FITS.clear()
+        _FITS[key] = fit_on(model, train, fit_params, item_ids=item_universe(train, test))
+    fitted, seconds = _FITS[key]
+    for p in scoring:
+        setattr(fitted, p, params.get(p, MODELS[model]().get_params()[p]))
+    out = evaluate_model(model, train, test, K, params=params, fitted=(fitted, seconds))
     out["params"] = {**out["params"], **params}
+    if hasattr(fitted, "chosen_"):  # auto: what it picked, and its own search
+        out["chosen"] = {"model": fitted.chosen_, "params": fitted.best_params_,
+                         "validation_ndcg": fitted.validation_ndcg_,
+                         "trials": len(fitted.trials_)}
+    if hasattr(fitted, "weights_") and model == "hybrid":
+        out["weights"] = [round(float(w), 4) for w in fitted.weights_]
     return out
+
+
+def protocol_params(model: str, split: str) -> dict[str, Any]:
+    """What auto and hybrid are told of the protocol (not which model to pick): carve their
+    own validation split from training the way the outer split was cut."""
+    if model not in ("auto", "hybrid"):
+        return {}
+    if split == "leave-last-10":
+        extra = {"validation_items": 10} if model == "auto" else {}
+        return {"validation": "latest", **extra}
+    return {"validation": "random", "validation_fraction": 0.2}
 
 
 def child(split_path: str, model: str) -> None:
@@ -208,7 +241,8 @@ def child(split_path: str, model: str) -> None:
     else:
         inner = validation_split(train, protocol="per_user_random", test_fraction=0.2,
                                  seed=SEED)
-    grid = grid_for(model, meta["n_items"])
+    grid = [{**p, **protocol_params(model, meta["split"])}
+            for p in grid_for(model, meta["n_items"])]
     tuning = []
     for params in grid:
         if len(grid) == 1:
@@ -273,6 +307,17 @@ def _fmt_params(p: dict[str, Any]) -> str:
                      for k, v in p.items()) or "—"
 
 
+def _fmt_chosen(chosen: dict[str, Any]) -> str:
+    if not chosen:
+        return "?"
+    params = chosen.get("params", {})
+    if chosen.get("model") == "hybrid":
+        parts = [f"{m} {w:.1f}" for m, w in zip(params.get("models", []),
+                                                 params.get("weights", []), strict=False)]
+        return "hybrid (" + ", ".join(parts) + ")"
+    return f"{chosen.get('model')} ({_fmt_params(params)})"
+
+
 def report(path: Path) -> str:
     """Markdown tables of the latest run in ``path``: a verdict per split, then every model."""
     from collections import defaultdict
@@ -285,8 +330,9 @@ def report(path: Path) -> str:
             by[(r["data"], r["split"])].append(r)
     ndcg = f"ndcg@{K}"
     summary = [f"Run {run}.", "",
-               "| data | split | best of ours | NDCG@10 | best peer | NDCG@10 | target |",
-               "|---|---|---|---:|---|---:|---|"]
+               "| data | split | best of ours | NDCG@10 | best peer | NDCG@10 | target "
+               "| auto chose | auto NDCG@10 |",
+               "|---|---|---|---:|---|---:|---|---|---:|"]
     detail: list[str] = []
     for (data, split), rs in sorted(by.items()):
         d = rs[0]["dataset"]
@@ -316,8 +362,11 @@ def report(path: Path) -> str:
         bo, bp = ours[0], peers[0]
         a, b = bo["final"]["metrics"][ndcg], bp["final"]["metrics"][ndcg]
         verdict = "met" if a > b else ("**missed** (tie)" if a == b else "**missed**")
+        auto = next((r for r in ok if r["model"] == "auto"), None)
+        chose = (_fmt_chosen(auto["final"].get("chosen", {})) if auto else "—")
+        auto_ndcg = f"{auto['final']['metrics'][ndcg]:.4f}" if auto else "—"
         summary.append(f"| {data} | {split} | {bo['model']} | {a:.4f} | {bp['model']} | "
-                       f"{b:.4f} | {verdict} |")
+                       f"{b:.4f} | {verdict} | {chose} | {auto_ndcg} |")
         detail += ["", f"Best of ours: **{bo['model']}** {a:.4f}; best peer: "
                    f"**{bp['model']}** {b:.4f}; difference {a - b:+.4f}.", ""]
     return "\n".join([*summary, "", *detail])

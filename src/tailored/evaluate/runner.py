@@ -13,7 +13,7 @@ from tailored.evaluate.metrics import evaluate_ranking
 from tailored.evaluate.table import InteractionTable
 from tailored.recommend import MODELS, Interactions, Recommender
 
-__all__ = ["evaluate_model", "fit_on"]
+__all__ = ["evaluate_model", "fit_on", "item_universe"]
 
 
 def fit_on(name: str, train: InteractionTable, params: dict[str, Any] | None = None,
@@ -45,12 +45,22 @@ def _usable_times(ts: np.ndarray | None) -> np.ndarray | None:
     return None
 
 
+def item_universe(train: InteractionTable, test: InteractionTable) -> np.ndarray:
+    """The item ids a split's models are fitted over: every item of train and test."""
+    return np.unique(np.concatenate([train.items.astype(str), test.items.astype(str)]))
+
+
 def evaluate_model(
     name: str, train: InteractionTable, test: InteractionTable, k: int = 10, *,
     params: dict[str, Any] | None = None, candidates: InteractionTable | None = None,
     relevance_threshold: float | None = None,
+    fitted: tuple[Recommender, float] | None = None,
 ) -> dict[str, Any]:
     """Fit ``name`` on ``train`` and score its top ``k`` for every person in ``test``.
+
+    ``fitted`` (a model already fitted on ``train`` by :func:`fit_on` with the same item
+    ids, and its fit seconds) skips the fit: how tuning scores several values of a
+    parameter read only when scoring (``Recommender.scoring_params``) from one fit.
 
     Relevant items are a person's test items (with ``relevance_threshold``, those rated at
     least that). With ``candidates``, each person's list ranks only their candidate items
@@ -72,8 +82,8 @@ def evaluate_model(
         relevant.setdefault(u, set()).add(i)
     if not relevant:
         raise InvalidInput("the test table has no relevant interactions", field="test")
-    all_items = np.unique(np.concatenate([train.items.astype(str), test_items]))
-    model, seconds = fit_on(name, train, params, item_ids=all_items)
+    all_items = item_universe(train, test)
+    model, seconds = fitted or fit_on(name, train, params, item_ids=all_items)
     known = model.interactions_.user_index
     unknown = [str(u) for u in relevant if u not in known]
     if len(unknown) == len(relevant):
