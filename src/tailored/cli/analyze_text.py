@@ -2,10 +2,193 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.state import emit, progress, state_of
 
 __all__ = ["register"]
+
+DEFAULT_DATA = Path("../shared/datasets/chinese-reviews/online_shopping_10_cats.csv.gz")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+KindOption = Annotated[list[str] | None, typer.Option(
+    "--kind", help="Texts to read (repeat for several): review (Product Reviewed "
+    "review_body), feedback (Survey Answered / Feedback Submitted comment), search (Products "
+    "Searched query), item (the catalogue's title, description and tags).")]
+LanguageOption = Annotated[str, typer.Option(
+    "--language", help="auto (Chinese when a text has a Chinese character, else English), "
+    "en or zh.")]
+TopOption = Annotated[int, typer.Option("--top", help="How many words (or groups) to list.")]
+
+
+def _kinds(kind: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    from tailored.analytics.text import check_kinds
+
+    return check_kinds(kind) if kind is not None else default
+
+
+def words(
+    ctx: typer.Context,
+    kind: KindOption = None,
+    language: LanguageOption = "auto",
+    top: TopOption = 20,
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The most frequent words of reviews, feedback and searches, without stop words."""
+    from tailored.analytics.keywords import word_frequency
+
+    started = time.perf_counter()
+    kinds = _kinds(kind, ("review", "feedback", "search"))
+    with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "count words"):
+        data = word_frequency(source, kinds=kinds, language=language, top=top)
+    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
+
+    def render(c: Console) -> None:
+        table = Table("word", "count", "share", title=f"{data['texts']:,} texts, "
+                      f"{data['words']:,} words ({data['distinct']:,} distinct)")
+        for row in data["top"]:
+            table.add_row(row["word"], f"{row['count']:,}", f"{row['share']:.1%}")
+        c.print(table)
+
+    emit(ctx, as_json, data, render)
+
+
+def keywords(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(
+        "--by", help="Group texts by item, category, segment, trait:KEY (e.g. trait:gender) "
+        "or all.")] = "item",
+    kind: KindOption = None,
+    language: LanguageOption = "auto",
+    top: TopOption = 10,
+    min_texts: Annotated[int, typer.Option(
+        "--min-texts", help="Leave out groups with fewer texts than this.")] = 1,
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """TF-IDF keywords of each item, category, segment or trait value: the words frequent in
+    its texts and rare in the others'."""
+    from tailored.analytics.keywords import keywords as find_keywords
+
+    started = time.perf_counter()
+    kinds = _kinds(kind, ("review", "feedback", "search"))
+    with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "keywords"):
+        data = find_keywords(source, by=by, kinds=kinds, language=language, top=top,
+                             min_texts=min_texts)
+    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
+
+    def render(c: Console) -> None:
+        table = Table(by, "texts", "keywords", title=f"Keywords by {by}")
+        for group, found in data["keywords"].items():
+            table.add_row(group, f"{found['texts']:,}",
+                          ", ".join(k["word"] for k in found["keywords"]))
+        c.print(table)
+
+    emit(ctx, as_json, data, render)
+
+
+def sentiment(
+    ctx: typer.Context,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Sum up by item, category, segment or trait:KEY (repeat for several); "
+        "default: item, category, and segment when there are segments.")] = None,
+    period: Annotated[str, typer.Option(
+        "--period", help="Time series step: day, week or month.")] = "month",
+    kind: KindOption = None,
+    language: LanguageOption = "auto",
+    top: Annotated[int, typer.Option(
+        "--top", help="How many groups of each grouping to list (busiest first).")] = 20,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="The Chinese sentiment model (default: sentiment-zh.npz in the "
+        "models folder, written by sentiment-train).")] = None,
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sentiment of reviews and feedback: VADER for English, the trained model for Chinese;
+    by item, category, segment and over time."""
+    from tailored.analytics.sentiment import MODEL_FILE, ChineseSentiment
+    from tailored.analytics.sentiment_scores import review_sentiment
+
+    started = time.perf_counter()
+    kinds = _kinds(kind, ("review", "feedback"))
+    path = model or state_of(ctx).settings.models_dir / MODEL_FILE
+    if model is not None and not model.exists():
+        from tailored.errors import InvalidInput
+
+        raise InvalidInput(f"no sentiment model at {model}", field="model")
+    zh_model = ChineseSentiment.load(path) if path.exists() else None
+    with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "sentiment"):
+        data = review_sentiment(source, model=zh_model, kinds=kinds, by=by, period=period,
+                                language=language, top=top)
+    data.update(model=str(path) if zh_model is not None else None, backend=backend,
+                seconds=round(time.perf_counter() - started, 3))
+
+    def render(c: Console) -> None:
+        o = data["overall"]
+        c.print(f"{o['texts']:,} texts: mean score {o['mean_score']:+.2f}, "
+                f"{o['positive']:.0%} positive, {o['negative']:.0%} negative")
+        for key in [k for k in data if k.startswith("by_") and "top" in data[k]]:
+            table = Table(key[3:], "texts", "score", "positive", "negative", "rating",
+                          title=f"Sentiment {key.replace('_', ' ')}")
+            for g, s in data[key]["top"].items():
+                rating = "" if s["mean_rating"] is None else f"{s['mean_rating']:.2f}"
+                table.add_row(g, f"{s['texts']:,}", f"{s['mean_score']:+.2f}",
+                              f"{s['positive']:.0%}", f"{s['negative']:.0%}", rating)
+            c.print(table)
+
+    emit(ctx, as_json, data, render)
+
+
+def sentiment_train(
+    ctx: typer.Context,
+    data_path: Annotated[Path, typer.Option(
+        "--data", help="Labelled reviews: CSV (or .csv.gz) with label (1 positive, "
+        "0 negative) and review columns.")] = DEFAULT_DATA,
+    test_size: Annotated[float, typer.Option(
+        "--test-size", help="Share held out (stratified) to judge the model on.")] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the held-out split.")] = 0,
+    sample: Annotated[int | None, typer.Option(
+        "--sample", help="Train and judge on a stratified sample of this many rows.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the Chinese review sentiment model and save it in the models folder; reports
+    its accuracy on the held-out part."""
+    from tailored.analytics.sentiment_training import train_chinese_sentiment
+
+    if not data_path.is_file():
+        from tailored.errors import InvalidInput
+
+        raise InvalidInput(f"no data file at {data_path}: give --data PATH to a CSV with label "
+                           "and review columns (such as online_shopping_10_cats.csv.gz)",
+                           field="data")
+    models_dir = state_of(ctx).settings.models_dir
+    with progress(ctx, "train Chinese sentiment"):
+        _, report = train_chinese_sentiment(data_path, models_dir, test_size=test_size,
+                                            seed=seed, sample=sample)
+
+    def render(c: Console) -> None:
+        h = report["held_out"]
+        c.print(f"Trained on {report['train']:,} reviews in {report['train_seconds']:.1f}s; "
+                f"held-out {report['test']:,}: accuracy {h['accuracy']:.4f}, F1 {h['f1']:.4f}."
+                f" Saved to {report['path']}.")
+
+    emit(ctx, as_json, report, render)
 
 
 def register(group: typer.Typer) -> None:
     """Add these commands to the ``analyze`` group."""
+    group.command("words")(words)
+    group.command("keywords")(keywords)
+    group.command("sentiment")(sentiment)
+    group.command("sentiment-train")(sentiment_train)

@@ -1,0 +1,127 @@
+"""Word frequency and TF-IDF keywords of what people wrote, overall and per group.
+
+Counting and weighting happen in process on the texts the Ibis query of
+:mod:`tailored.analytics.text` returns (selection, joins to items, segments and traits run on
+the engine): tokenising Chinese with jieba has no SQL equivalent on either engine.
+
+Keywords of a group are the words with the highest TF-IDF weight when each group's texts
+together make one document: words frequent in the group and rare in the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tailored.analytics.source import Source
+from tailored.analytics.text import grouped_texts, texts
+from tailored.analytics.tokens import check_language, language_of, words
+from tailored.errors import InvalidInput
+
+__all__ = ["count_words", "group_keywords", "keywords", "word_frequency"]
+
+
+def _top(value: int, field: str = "top") -> int:
+    if value < 1:
+        raise InvalidInput(f"{field} must be at least 1, got {value}", field=field)
+    return value
+
+
+def count_words(corpus: Iterable[str], *, language: str = "auto", top: int = 20
+                ) -> dict[str, Any]:
+    """The ``top`` most frequent words of ``corpus`` without stop words: ``{"texts",
+    "languages": {"en": n, "zh": n}, "words": total, "distinct": n, "top": [{"word",
+    "count", "share"}]}`` (ties in alphabetical order)."""
+    check_language(language)
+    _top(top)
+    counts: Counter[str] = Counter()
+    langs: Counter[str] = Counter()
+    n = 0
+    for text in corpus:
+        n += 1
+        langs[language_of(text) if language == "auto" else language] += 1
+        counts.update(words(text, language=language))
+    if n == 0:
+        raise InvalidInput("no texts to count words in", field="texts")
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return {"texts": n, "languages": dict(sorted(langs.items())), "words": total,
+            "distinct": len(counts),
+            "top": [{"word": w, "count": c, "share": round(c / total, 4)} for w, c in ranked]}
+
+
+def group_keywords(groups: Mapping[str, Sequence[str]], *, language: str = "auto",
+                   top: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """The ``top`` TF-IDF keywords of each group of texts: ``{group: [{"word", "weight",
+    "count"}]}``. Each group's texts make one document; weights are sublinear-TF × smooth
+    IDF, L2-normalised per group, so they compare within a group."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # slow to import: on use
+
+    check_language(language)
+    _top(top)
+    if not groups:
+        raise InvalidInput("no texts to find keywords in", field="texts")
+    names = list(groups)
+    docs = [[w for t in groups[g] for w in words(t, language=language)] for g in names]
+    if not any(docs):
+        raise InvalidInput("the texts have no words left once stop words are removed",
+                           field="texts")
+    vec = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True)
+    weights = vec.fit_transform(docs).tocsr()
+    vocab = vec.get_feature_names_out()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row, (name, doc) in enumerate(zip(names, docs, strict=True)):
+        start, end = weights.indptr[row], weights.indptr[row + 1]
+        cols, vals = weights.indices[start:end], weights.data[start:end]
+        # Highest weight first; ties alphabetically, so results are stable.
+        order = np.lexsort((vocab[cols], -vals))[:top]
+        counts = Counter(doc)
+        out[name] = [{"word": str(vocab[cols[i]]), "weight": round(float(vals[i]), 4),
+                      "count": counts[str(vocab[cols[i]])]} for i in order]
+    return out
+
+
+def _no_texts(kinds: Sequence[str]) -> InvalidInput:
+    return InvalidInput(f"no texts of kind {', '.join(kinds)} in the data (reviews are "
+                        "Product Reviewed events with review_body; searches Products "
+                        "Searched with query)", field="kinds")
+
+
+def word_frequency(source: Source, *, kinds: Sequence[str] = ("review", "feedback", "search"),
+                   language: str = "auto", top: int = 20) -> dict[str, Any]:
+    """:func:`count_words` over the texts of ``kinds`` in ``source``, overall and per kind."""
+    check_language(language)
+    _top(top)
+    rows = texts(source, kinds=kinds).select("kind", "text").execute()
+    if rows.empty:
+        raise _no_texts(kinds)
+    by_kind = {k: count_words(part["text"], language=language, top=top)
+               for k, part in rows.groupby("kind", sort=True)}
+    return {"kinds": list(kinds), "language": language,
+            **count_words(rows["text"], language=language, top=top), "by_kind": by_kind}
+
+
+def keywords(source: Source, *, by: str = "item",
+             kinds: Sequence[str] = ("review", "feedback", "search"), language: str = "auto",
+             top: int = 10, min_texts: int = 1) -> dict[str, Any]:
+    """:func:`group_keywords` of the texts of ``kinds`` in ``source`` grouped ``by`` item,
+    category, segment or ``trait:KEY`` (groups with fewer than ``min_texts`` texts are
+    left out)."""
+    check_language(language)
+    _top(top)
+    _top(min_texts, "min_texts")
+    rows = grouped_texts(source, by=by, kinds=kinds).select("group", "text").execute()
+    if rows.empty:
+        raise _no_texts(kinds)
+    groups = {str(g): part["text"].tolist() for g, part in rows.groupby("group", sort=True)
+              if len(part) >= min_texts}
+    if not groups:
+        raise InvalidInput(f"no group has {min_texts} texts or more", field="min_texts")
+    found = group_keywords(groups, language=language, top=top)
+    return {"by": by, "kinds": list(kinds), "language": language, "groups": len(found),
+            "texts": int(sum(len(v) for v in groups.values())),
+            "keywords": {g: {"texts": len(groups[g]), "keywords": kw}
+                         for g, kw in found.items()}}
