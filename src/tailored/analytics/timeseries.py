@@ -1,0 +1,109 @@
+"""Events, active people, orders and revenue per day, week or month, and a short forecast.
+
+The series is aggregated by the engine; the forecast runs in Python on those few numbers:
+Holt's linear trend (statsmodels ``ExponentialSmoothing`` with an additive, damped trend),
+fitted on the complete periods — the last one is left out of the fit while the data has not
+reached its end, since a half-finished week would read as a drop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from tailored.analytics.checks import require_events
+from tailored.analytics.periods import check_period, period_start
+from tailored.analytics.source import Source
+from tailored.errors import InvalidInput
+from tailored.events.names import Signal
+
+__all__ = ["METRICS", "MIN_FIT_PERIODS", "forecast", "series", "timeseries"]
+
+METRICS = ("events", "people", "orders", "revenue")
+MIN_FIT_PERIODS = 4
+_OFFSETS = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
+            "month": pd.DateOffset(months=1)}
+
+
+def series(source: Source, *, period: str = "day") -> ir.Table:
+    """Per ``period`` start: ``events``, ``people`` (distinct), ``orders`` (distinct order
+    events) and ``revenue`` (order lines' value); periods without events are absent."""
+    check_period(period)
+    require_events(source)
+    e = source.events
+    ev = e.group_by(start=period_start(e.timestamp, period)).agg(
+        events=e.count(), people=e.profile_id.nunique())
+    ix = source.interactions
+    orders = ix.filter(ix.signal == Signal.ORDER.value)
+    od = orders.group_by(start=period_start(orders.timestamp, period)).agg(
+        orders=orders.message_id.nunique(), revenue=orders.value.sum())
+    j = ev.left_join(od, "start")
+    return j.select(ev.start, "events", "people", orders=j.orders.fill_null(0),
+                    revenue=j.revenue.fill_null(0.0)).order_by("start")
+
+
+def _complete(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Every period from the first to the last, missing ones as zeros."""
+    frame = frame.set_index(pd.to_datetime(frame["start"], utc=True)).drop(columns="start")
+    full = pd.date_range(frame.index.min(), frame.index.max(),
+                         freq={"day": "D", "week": "W-MON", "month": "MS"}[period])
+    return frame.reindex(full, fill_value=0).rename_axis("start")
+
+
+def forecast(values: pd.Series, horizon: int) -> dict[str, Any]:
+    """Holt's damped linear trend fitted to ``values``: the next ``horizon`` values, or
+    ``None`` with the reason when there are too few points to fit."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    y = values.astype("float64").to_numpy()
+    if len(y) < MIN_FIT_PERIODS:
+        return {"values": None, "reason": f"needs at least {MIN_FIT_PERIODS} complete "
+                f"periods to fit a trend, has {len(y)}"}
+    if float(y.std()) == 0.0:
+        return {"values": [float(y[-1])] * horizon, "reason": "constant series"}
+    with warnings.catch_warnings():
+        # Convergence chatter on short series; the fit is still the best found.
+        warnings.simplefilter("ignore")
+        fit = ExponentialSmoothing(y, trend="add", damped_trend=True,
+                                   initialization_method="estimated").fit()
+    return {"values": [max(0.0, float(v)) for v in fit.forecast(horizon)],
+            "method": "holt-damped", "alpha": float(fit.params["smoothing_level"]),
+            "beta": float(fit.params["smoothing_trend"]),
+            "phi": float(fit.params["damping_trend"])}
+
+
+def timeseries(source: Source, *, period: str = "day", horizon: int = 7,
+               metrics: tuple[str, ...] = METRICS) -> dict[str, Any]:
+    """The series (every period, gaps as zeros) and a ``horizon``-period forecast of each
+    metric: ``{"period", "rows": [...], "partial_last", "forecast": {metric: {...}}}``."""
+    check_period(period)
+    if horizon < 0:
+        raise InvalidInput(f"horizon must be 0 or more periods, got {horizon}",
+                           field="horizon")
+    for m in metrics:
+        if m not in METRICS:
+            raise InvalidInput(f"metric must be one of {', '.join(METRICS)}, got {m!r}",
+                               field="metric")
+    frame = _complete(series(source, period=period).execute(), period)
+    last_event = pd.Timestamp(source.events.timestamp.max().execute())
+    if last_event.tzinfo is None:
+        last_event = last_event.tz_localize("UTC")
+    partial = bool(last_event < frame.index[-1] + _OFFSETS[period] - pd.Timedelta(seconds=1))
+    fit_on = frame.iloc[:-1] if partial else frame
+    future = [frame.index[-1] + _OFFSETS[period] * (i + 1) for i in range(horizon)]
+    out: dict[str, Any] = {"period": period, "partial_last": partial, "forecast": {}}
+    columns = {m: [float(v) if m == "revenue" else int(v) for v in frame[m]] for m in METRICS}
+    out["rows"] = [{"start": ts.date().isoformat(), **{m: columns[m][i] for m in METRICS}}
+                   for i, ts in enumerate(frame.index)]
+    if horizon:
+        for m in metrics:
+            f = forecast(fit_on[m], horizon)
+            if f["values"] is not None:
+                f["start"] = [ts.date().isoformat() for ts in future]
+            out["forecast"][m] = f
+    return out
+
+
