@@ -37,7 +37,7 @@ def sessions(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES) -> ir.
     e = source.events
     e = e.filter(e.profile_id.notnull(), e.platform.isnull() | (e.platform != "server"))
     w = ibis.window(group_by=e.profile_id, order_by=[e.timestamp, e.message_id])
-    t = e.mutate(seconds=e.timestamp.epoch_seconds())
+    t = e.mutate(seconds=e.timestamp.epoch_seconds().cast("float64"))
     t = t.mutate(prev=t.seconds.lag().over(w))
     t = t.mutate(starts=ibis.cases((t.prev.isnull() | (t.seconds - t.prev > gap), 1), else_=0))
     t = t.mutate(session=t.starts.cumsum().over(w))
