@@ -2,7 +2,17 @@
 
 from tailored.predict.clv import MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS, MODELS, LifetimeValue
 from tailored.predict.holdout import cumulative_curve, holdout_errors
+from tailored.predict.labels import FEATURES, TARGETS, event_range, labelled, scoring_frame
 from tailored.predict.lifetime import run_lifetime_value
+from tailored.predict.metrics import lift_at, reliability, score_metrics
+from tailored.predict.propensity import (
+    BASELINE,
+    MIN_PEOPLE,
+    MIN_POSITIVES,
+    TRAIT_NAMES,
+    make_models,
+    run_propensity,
+)
 from tailored.predict.purchases import (
     TIME_UNITS,
     PurchaseRange,
@@ -12,16 +22,30 @@ from tailored.predict.purchases import (
 )
 
 __all__ = [
+    "BASELINE",
+    "FEATURES",
     "MIN_CUSTOMERS",
+    "MIN_PEOPLE",
+    "MIN_POSITIVES",
     "MIN_REPEAT_CUSTOMERS",
     "MODELS",
+    "TARGETS",
     "TIME_UNITS",
+    "TRAIT_NAMES",
     "LifetimeValue",
     "PurchaseRange",
     "cumulative_curve",
+    "event_range",
     "holdout_errors",
+    "labelled",
+    "lift_at",
+    "make_models",
     "purchase_days",
     "purchase_range",
+    "reliability",
     "rfm_summary",
     "run_lifetime_value",
+    "run_propensity",
+    "score_metrics",
+    "scoring_frame",
 ]
