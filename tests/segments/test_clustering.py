@@ -65,7 +65,9 @@ def _people(n: int) -> list[dict[str, object]]:
         user = f"p{i}"
         sku = "sku2" if i % 2 else "sku3"  # books or outdoor: two tastes
         for j in range(3 + (i % 2) * 5):
-            events.append(track(user, "Product Viewed", 1 + j, j + 1, product_id=sku))
+            # A little spread in time, so no two people are the same point.
+            events.append(track(user, "Product Viewed", 1 + j + i * 0.05, j + 1,
+                                product_id=sku))
         if i % 2:
             events.append(order(user, 20, 99, [(sku, 1, 15.0)]))
     return events

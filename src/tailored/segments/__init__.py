@@ -1,9 +1,11 @@
 """Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history."""
 
+from tailored.segments.classifiers import SegmentLogistic, SegmentTree
 from tailored.segments.clustering import BehaviourKMeans, ClusterResult, cluster_customers
 from tailored.segments.compile import evaluation_query, members_query
 from tailored.segments.compute import check_person, compute_rules, compute_segments
 from tailored.segments.definitions import define_segment, get_segment, list_segments
+from tailored.segments.learning import LearnResult, learn_segment
 from tailored.segments.lifecycle import LIFECYCLE_SEGMENTS, compute_lifecycle, lifecycle_rules
 from tailored.segments.membership import (
     current_members,
@@ -16,16 +18,20 @@ from tailored.segments.person import PersonEvent, PersonView, evaluate
 from tailored.segments.person_data import load_person, person_metrics
 from tailored.segments.rfm import RFM_GROUPS, RFMResult, compute_rfm, rfm_group, rfm_scores
 from tailored.segments.rules import Rule, load_rule_document, parse_rule
+from tailored.segments.writeback import save_clusters, save_rfm
 
 __all__ = [
     "LIFECYCLE_SEGMENTS",
     "RFM_GROUPS",
     "BehaviourKMeans",
     "ClusterResult",
+    "LearnResult",
     "PersonEvent",
     "PersonView",
     "RFMResult",
     "Rule",
+    "SegmentLogistic",
+    "SegmentTree",
     "check_person",
     "cluster_customers",
     "compute_lifecycle",
@@ -37,6 +43,7 @@ __all__ = [
     "evaluate",
     "evaluation_query",
     "get_segment",
+    "learn_segment",
     "lifecycle_rules",
     "list_segments",
     "load_person",
@@ -49,5 +56,7 @@ __all__ = [
     "record_membership",
     "rfm_group",
     "rfm_scores",
+    "save_clusters",
+    "save_rfm",
     "segment_sizes",
 ]

@@ -107,6 +107,8 @@ class SegmentTree(_SegmentClassifier):
     ----------
     max_depth : int, default=4
     min_samples_leaf : int, default=5
+    class_weight : "balanced" or None, default="balanced"
+        Small segments are rare classes: balanced weights keep them from being ignored.
     select : {"chi2", "mutual_info"} or None, default=None
         Keep the ``k_features`` best features by this score before fitting.
     k_features : int, default=5
@@ -125,10 +127,11 @@ class SegmentTree(_SegmentClassifier):
     """
 
     def __init__(self, *, max_depth: int = 4, min_samples_leaf: int = 5,
-                 select: str | None = None, k_features: int = 5,
-                 random_state: Any = 0) -> None:
+                 class_weight: str | None = "balanced", select: str | None = None,
+                 k_features: int = 5, random_state: Any = 0) -> None:
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.class_weight = class_weight
         self.select = select
         self.k_features = k_features
         self.random_state = random_state
@@ -136,7 +139,16 @@ class SegmentTree(_SegmentClassifier):
     def _model(self) -> DecisionTreeClassifier:
         return DecisionTreeClassifier(criterion="entropy", max_depth=self.max_depth,
                                       min_samples_leaf=self.min_samples_leaf,
+                                      class_weight=self.class_weight,
                                       random_state=self.random_state)
+
+    def _fit_model(self, X: NDArray[np.float64], y: NDArray[Any]) -> Any:
+        model = self._model().fit(X, y)
+        # Customers of each class per leaf, unweighted, so rules report real shares.
+        counts = np.zeros((model.tree_.node_count, len(self.classes_)))
+        np.add.at(counts, (model.apply(X), np.searchsorted(self.classes_, y)), 1.0)
+        self.leaf_counts_ = counts
+        return model
 
     def explain(self, *, positive: Any = None, limit: int = 8) -> list[dict[str, Any]]:
         """The leaves that predict ``positive`` (default: the last class), as rules in words,
@@ -147,13 +159,14 @@ class SegmentTree(_SegmentClassifier):
         names = self.selected_features_
         rules: list[dict[str, Any]] = []
 
-        def walk(node: int, conditions: list[str]) -> None:
+        def walk(node: int, bounds: dict[str, tuple[float, float]]) -> None:
             if tree.children_left[node] == tree.children_right[node]:  # a leaf
-                counts = tree.value[node][0]
-                share = counts / counts.sum()
-                cls = int(np.argmax(share))
+                cls = int(np.argmax(tree.value[node][0]))  # the (weighted) vote
                 if self.classes_[cls] == target:
-                    size = int(tree.n_node_samples[node])
+                    counts = self.leaf_counts_[node]  # real customers, unweighted
+                    share = counts / max(counts.sum(), 1.0)
+                    size = int(counts.sum())
+                    conditions = [_bound_text(n, lo, hi) for n, (lo, hi) in bounds.items()]
                     when = " and ".join(conditions) or "everyone"
                     rules.append({"conditions": conditions, "customers": size,
                                   "precision": round(float(share[cls]), 4),
@@ -161,12 +174,20 @@ class SegmentTree(_SegmentClassifier):
                                           f"{size} customers"})
                 return
             name, cut = names[tree.feature[node]], float(tree.threshold[node])
-            walk(tree.children_left[node], [*conditions, f"{name} ≤ {cut:,.4g}"])
-            walk(tree.children_right[node], [*conditions, f"{name} > {cut:,.4g}"])
+            lo, hi = bounds.get(name, (-np.inf, np.inf))
+            walk(tree.children_left[node], {**bounds, name: (lo, min(hi, cut))})
+            walk(tree.children_right[node], {**bounds, name: (max(lo, cut), hi)})
 
-        walk(0, [])
+        walk(0, {})
         rules.sort(key=lambda r: (-r["customers"], -r["precision"]))
         return rules[:limit]
+
+
+def _bound_text(name: str, low: float, high: float) -> str:
+    """One feature's range on a tree path: the tightest bounds of its splits."""
+    if np.isfinite(low) and np.isfinite(high):
+        return f"{low:,.4g} < {name} ≤ {high:,.4g}"
+    return f"{name} > {low:,.4g}" if np.isfinite(low) else f"{name} ≤ {high:,.4g}"
 
 
 class SegmentLogistic(_SegmentClassifier):

@@ -40,8 +40,9 @@ __all__ = ["BEHAVIOUR_FEATURES", "FEATURE_SETS", "BehaviourKMeans", "ClusterResu
            "cluster_customers", "clustering_frame"]
 
 #: Behavioural columns of :func:`~tailored.analytics.features.customer_features` used.
-BEHAVIOUR_FEATURES = ("recency_days", "tenure_days", "orders", "revenue", "avg_order_value",
-                      "events", "views", "carts", "distinct_items", "active_days")
+BEHAVIOUR_FEATURES = ("recency_days", "order_recency_days", "tenure_days", "orders", "revenue",
+                      "avg_order_value", "events", "views", "carts", "distinct_items",
+                      "active_days")
 FEATURE_SETS = ("behaviour", "taste", "all")
 _MIN_SAMPLES = 3  # silhouette needs 2 ≤ k ≤ n - 1
 
@@ -179,6 +180,8 @@ def clustering_frame(source: Source, *, as_of: datetime | None = None,
                            f"{features!r}", field="features")
     base = customer_features(source, as_of=as_of).execute().set_index("profile_id")
     frame = base[list(BEHAVIOUR_FEATURES)].astype("float64")
+    # Someone who never ordered has gone at least their whole tenure without an order.
+    frame["order_recency_days"] = frame["order_recency_days"].fillna(frame["tenure_days"])
     if features == "behaviour":
         return frame.sort_index()
     shares = category_shares(source, as_of=as_of).execute().set_index("profile_id")
