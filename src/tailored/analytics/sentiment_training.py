@@ -80,7 +80,7 @@ def read_labelled_reviews(path: Path, *, sample: int | None = None, seed: int = 
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InvalidInput(f"{path} line {i + 2}: label must be 0 or 1, got "
-                           f"{frame['label'].iloc[i]!r}", field="label")
+                           f"{str(frame['label'].iloc[i])!r}", field="label")
     review = frame["review"].fillna("").str.strip()
     keep = review != ""
     texts, y = review[keep].tolist(), labels[keep].to_numpy(dtype=np.int64)

@@ -96,12 +96,12 @@ def texts(source: Source, *, kinds: Sequence[str] = ("review", "feedback", "sear
 
 
 def has_segments(source: Source) -> bool:
-    """Whether the snapshot has segment memberships (``segment_members``) to group by."""
+    """Whether the snapshot has segment members (``segment_members``, not empty) to group by."""
     try:
-        source.table("segment_members")
+        members = source.table("segment_members")
     except InvalidInput:
         return False
-    return True
+    return bool(members.count().execute() > 0)
 
 
 def grouped_texts(source: Source, *, by: str = "all",
@@ -121,7 +121,7 @@ def grouped_texts(source: Source, *, by: str = "all",
         return joined.filter(joined.group.notnull())
     if by == "segment":
         if not has_segments(source):
-            raise InvalidInput("the snapshot has no segment memberships (segment_members): "
+            raise InvalidInput("the snapshot has no segment members (segment_members): "
                                "compute segments first, or group by a trait with "
                                "--by trait:KEY", field="by")
         sm = source.table("segment_members")
