@@ -9,6 +9,7 @@ period they started in, so its retention is 1. Rows are cohorts by start week or
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from tailored.analytics.checks import require_events
@@ -50,16 +51,29 @@ def retention(source: Source, *, period: str = "month", by: str | None = None,
     act = activity(source, kind)
     starts = act.group_by("profile_id").agg(first=act.timestamp.min())
     j = act.inner_join(starts, "profile_id")
-    j = j.select("profile_id", cohort=period_start(j.first, period).date().cast("string"),
+    j = j.select("profile_id", start=period_start(j.first, period),
                  k=period_index(j.first, j.timestamp, period))
+    j = j.mutate(cohort=j.start.date().cast("string"))
     if by is not None:
         groups = profile_groups(source, by)
-        j = j.inner_join(groups, "profile_id").select("profile_id", "k", cohort="group")
+        j = j.inner_join(groups, "profile_id").select("profile_id", "start", "k",
+                                                      cohort="group")
     j = j.filter(j.k <= periods)
     active = j.group_by(["cohort", "k"]).agg(active=j.profile_id.nunique())
-    sizes = active.filter(active.k == 0).select("cohort", size="active")
-    out = active.inner_join(sizes, "cohort")
+    sizes = j.filter(j.k == 0).group_by("cohort").agg(size=j.profile_id.nunique(),
+                                                      start=j.start.min())
+    # A period no one was active in is a 0, up to the last period the data reaches (for a
+    # cohort, from its start; for a group, the longest anyone could have been seen).
+    last = act.timestamp.max()
+    reach = (period_index(sizes.start, last, period) if by is None
+             else period_index(act.timestamp.min(), last, period))
+    sizes = sizes.mutate(reach=reach)
+    ks = ibis.memtable({"k": list(range(periods + 1))})
+    grid = sizes.cross_join(ks)
+    grid = grid.filter(grid.k <= grid.reach)
+    out = grid.left_join(active, [grid.cohort == active.cohort, grid.k == active.k])
+    n = out.active.fill_null(0)
     return out.select(
-        "cohort", period=out.k, size=out.size, active=out.active,
-        retention=out.active.cast("float64") / out.size,
+        cohort=grid.cohort, period=grid.k.cast("int64"), size=grid.size, active=n,
+        retention=n.cast("float64") / grid.size,
     ).order_by(["cohort", "period"])

@@ -23,7 +23,7 @@ def distribution(source: Source, trait: str) -> ir.Table:
     require_events(source)
     v = trait_values(source, trait)
     counts = v.group_by("value").agg(people=v.count())
-    total = counts.people.sum().over(ibis.window())
+    total = counts.people.sum().over(ibis.window()).cast("float64")
     out = counts.mutate(share=counts.people.cast("float64") / total)
     return out.order_by([ibis.desc("people"), "value"])
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from tailored.analytics.checks import require_events, unknown_name
 from tailored.analytics.source import Source, trait
@@ -94,16 +95,34 @@ def funnel(source: Source, steps: Sequence[str] = DEFAULT_STEPS, *, by: str | No
 
     try:
         seconds = e.timestamp.epoch_seconds().cast("float64")
-        result = _funnel(cache, e.select("profile_id", "event", "timestamp", "message_id",
-                                         group=group, t=seconds),
-                         steps, window_days).to_pyarrow()
+        steps_reached = _funnel(cache, e.select(
+            "profile_id", "event", "timestamp", "message_id", group=group, t=seconds),
+            steps, window_days).to_pandas()
     finally:
         for name in made:
             # Plain SQL: Ibis 12's drop_table renders no table name for DuckDB temp tables.
             cursor = source.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
             if source.backend == "postgres":
                 cursor.close()  # DuckDB hands back its connection itself: left open
-    return ibis.memtable(result)
+    return ibis.memtable(_conversions(steps_reached, steps))
+
+
+def _conversions(reached: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
+    """Every group × step (none reached: 0 people), with the conversion rates."""
+    groups = sorted(reached["group"].unique()) or [ALL]
+    grid = pd.MultiIndex.from_product([groups, range(1, len(steps) + 1)],
+                                      names=["group", "step"])
+    out = reached.set_index(["group", "step"]).reindex(grid).reset_index()
+    out["event"] = [steps[k - 1] for k in out["step"]]
+    out["people"] = out["people"].fillna(0).astype("int64")
+    start = out.groupby("group")["people"].transform("first").astype("float64")
+    before = out.groupby("group")["people"].shift(1).fillna(start).astype("float64")
+    people = out["people"].astype("float64")
+    out["conversion"] = (people / start).where(start > 0)
+    out["step_conversion"] = (people / before).where(before > 0)
+    out["median_seconds"] = out["median_seconds"].astype("float64")
+    return out[["group", "step", "event", "people", "conversion", "step_conversion",
+                "median_seconds"]]
 
 
 def _funnel(cache: Callable[[ir.Table], ir.Table], events: ir.Table, steps: list[str],
@@ -127,18 +146,7 @@ def _funnel(cache: Callable[[ir.Table], ir.Table], events: ir.Table, steps: list
         reached = cache(joined.group_by(["profile_id", "group", "t1", "t"]).agg(
             tk=joined.tk.min()).select("profile_id", "group", "t1", t0="t", t="tk"))
         parts.append(_step_row(reached, k, steps[k - 1]))
-    rows = ibis.union(*parts)
-    w = ibis.window(group_by=rows.group, order_by=rows.step)
-    start = rows.people.first().over(w).cast("float64")
-    before = rows.people.lag().over(w).cast("float64")
-    people = rows.people.cast("float64")
-    out = rows.select(
-        "group", "step", "event", "people",
-        conversion=ibis.cases((start > 0, people / start)),
-        step_conversion=ibis.cases((rows.step == 1, ibis.cases((people > 0, 1.0))),
-                                   (before > 0, people / before)),
-        median_seconds=rows.median_seconds)
-    return out.order_by(["group", "step"])
+    return ibis.union(*parts)
 
 
 def _step_row(reached: ir.Table, k: int, name: str) -> ir.Table:

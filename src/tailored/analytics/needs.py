@@ -20,8 +20,8 @@ from tailored.errors import InvalidInput
 
 __all__ = ["NEED_KINDS", "SIGNAL_WEIGHTS", "favourites", "price_ranges"]
 
-SIGNAL_WEIGHTS = {"order": 5.0, "checkout": 3.0, "cart": 3.0, "wishlist": 2.0, "rating": 2.0,
-                  "review": 2.0, "share": 2.0, "click": 1.0, "view": 1.0}
+SIGNAL_WEIGHTS = {"order": 5, "checkout": 3, "cart": 3, "wishlist": 2, "rating": 2, "review": 2,
+                  "share": 2, "click": 1, "view": 1}
 NEED_KINDS = ("category", "brand", "product")
 
 
@@ -30,7 +30,9 @@ def _weighted(source: Source, profile_id: str | None) -> ir.Table:
     ix = ix.filter(ix.signal.isin(list(SIGNAL_WEIGHTS)), ix.profile_id.notnull())
     if profile_id is not None:
         ix = ix.filter(ix.profile_id == profile_id)
-    weight = ibis.cases(*[(ix.signal == s, w) for s, w in SIGNAL_WEIGHTS.items()], else_=0.0)
+    # Whole numbers, cast: PostgreSQL would sum decimal literals as numeric.
+    weight = ibis.cases(*[(ix.signal == s, w) for s, w in SIGNAL_WEIGHTS.items()],
+                        else_=0).cast("float64")
     items = source.items
     cat = items.select("item_id", category=category_of(items), brand=items.brand,
                        list_price=items.price)

@@ -60,9 +60,11 @@ def session_summary(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES,
     s = sessions(source, gap_minutes=gap_minutes)
     metrics = dict(
         sessions=s.count(), people=s.profile_id.nunique(),
-        events_per_session=s.events.mean(), median_duration_seconds=s.duration_seconds.median(),
+        events_per_session=s.events.cast("float64").mean(),
+        median_duration_seconds=s.duration_seconds.median(),
         mean_duration_seconds=s.duration_seconds.mean(),
-        bounce_rate=ibis.cases((s.events == 1, 1.0), else_=0.0).mean())
+        # Cast: PostgreSQL reads the literals as numeric, and averages them as numeric.
+        bounce_rate=ibis.cases((s.events == 1, 1), else_=0).cast("float64").mean())
     out = s.group_by(by).agg(**metrics) if by else s.agg(**metrics)
     out = out.mutate(sessions_per_person=out.sessions.cast("float64") / out.people)
     return out.order_by(ibis.desc("sessions")) if by else out
