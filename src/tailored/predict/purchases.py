@@ -48,10 +48,14 @@ def day_of(number: int) -> date:
 
 
 def purchase_days(source: Source) -> ir.Table:
-    """One row per customer and day with a purchase: ``profile_id``, ``day`` (days since
-    1970-01-01, UTC) and ``value`` (what the orders of that day were worth)."""
+    """One row per identified customer and day with a purchase: ``profile_id``, ``day``
+    (days since 1970-01-01, UTC) and ``value`` (what the orders of that day were worth)."""
     ix = source.interactions
     orders = ix.filter((ix.signal == "order") & ix.profile_id.notnull())
+    # Identified people only: an anonymous profile (a guest checkout) can never be seen to
+    # come back, so it would count as a customer who never repeats.
+    people = source.profiles.filter(source.profiles.user_id.notnull()).select("profile_id")
+    orders = orders.semi_join(people, "profile_id")
     day = (orders.timestamp.epoch_seconds() / 86_400).floor().cast("int64")
     return (orders.mutate(day=day)
             .group_by(["profile_id", "day"])
