@@ -64,8 +64,8 @@ def main() -> None:
         curve.append({"week": k + 1, "actual": int(actual_curve[k]),
                       "predicted": round(predicted, 1)})
     print(json.dumps({
-        "library": "lifetimes 0.11.3 (pandas %s, numpy %s)" % (pd.__version__, np.__version__),
-        "customers": int(len(summary)),
+        "library": f"lifetimes 0.11.3 (pandas {pd.__version__}, numpy {np.__version__})",
+        "customers": len(summary),
         "calibration_repeat_days": int(summary["frequency_cal"].sum()),
         "params": {**{k: round(float(v), 4) for k, v in bg.params_.items()},
                    **{k: round(float(v), 4) for k, v in gg.params_.items()}},
