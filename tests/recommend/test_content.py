@@ -15,6 +15,7 @@ import pytest
 from tailored.errors import InvalidInput
 from tailored.recommend import Interactions, Recommender
 from tailored.recommend.content import ContentBased
+from tailored.recommend.side import SideData
 from tests.conftest import dataset
 from tests.recommend.test_contract import RecommenderContract
 
@@ -111,7 +112,7 @@ class TestContentBased(RecommenderContract):
              "tags": [], "category": ["Kitchen"], "brand": "Peak", "price": 30.0},
         ]
         pq.write_table(pa.Table.from_pylist(rows), tmp_path / "items.parquet")
-        records = ContentBased.items_from_snapshot(tmp_path)
+        records = list(SideData.from_snapshot(tmp_path).items)
         assert [r["item_id"] for r in records] == ["t1", "t2", "t3"]
         data = Interactions.from_arrays(["ann"], ["t1"], item_ids=["t1", "t2", "t3"])
         model = ContentBased(attribute_weight=0.0).with_items(records).fit(data)
@@ -120,7 +121,7 @@ class TestContentBased(RecommenderContract):
         assert "waterproof" in model.feature_names_.tolist()
 
     def test_a_snapshot_without_items_gives_no_records(self, tmp_path: Path) -> None:
-        assert ContentBased.items_from_snapshot(tmp_path) == []
+        assert SideData.from_snapshot(tmp_path).items == ()
 
     def test_an_item_record_without_an_id_is_refused(self) -> None:
         with pytest.raises(InvalidInput):

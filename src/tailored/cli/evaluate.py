@@ -16,38 +16,55 @@ __all__ = ["register"]
 SPLITS = ("per-user-random", "leave-last", "leave-one-out", "random", "temporal")
 
 
-def _movielens_table(path: Path) -> Any:
+def _movielens(path: Path) -> tuple[Any, Any]:
+    """A MovieLens folder's ratings as a table, and its films (title, genres) as side data
+    for the content model."""
     from tailored.evaluate import InteractionTable
     from tailored.ingest.sources.movielens import read_movielens
     from tailored.ingest.sources.records import SourceRecord
+    from tailored.recommend import SideData
 
     users, items, times, ratings = [], [], [], []
+    films = []
     for rec in read_movielens(path):
-        if isinstance(rec, SourceRecord) and rec.data.get("event") == "Product Rated":
+        if not isinstance(rec, SourceRecord):
+            continue
+        if rec.kind == "item":
+            films.append(rec.data)
+        elif rec.data.get("event") == "Product Rated":
             users.append(rec.data["userId"])
             items.append(rec.data["properties"]["product_id"])
             times.append(rec.data["timestamp"].timestamp())
             ratings.append(rec.data["properties"]["rating"])
-    return InteractionTable(np.array(users), np.array(items), np.array(times),
-                            np.array(ratings))
+    table = InteractionTable(np.array(users), np.array(items), np.array(times),
+                             np.array(ratings))
+    return table, SideData(items=tuple(films))
 
 
-def _store_table(ctx: typer.Context) -> Any:
+def _movielens_table(path: Path) -> Any:
+    return _movielens(path)[0]
+
+
+def _store_table(ctx: typer.Context) -> tuple[Any, Any]:
+    """The store's interactions as a table, and its items and social ties as side data."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from tailored.evaluate import InteractionTable
+    from tailored.recommend import SideData
     from tailored.store.snapshots import export_snapshot
 
     with tempfile.TemporaryDirectory(prefix="tailored-eval-") as tmp:
         export_snapshot(state_of(ctx).store, Path(tmp))
         t = pq.read_table(Path(tmp) / "interactions.parquet",
                           columns=["profile_id", "item_id", "timestamp", "rating"])
-    return InteractionTable(
+        side = SideData.from_snapshot(Path(tmp))
+    table = InteractionTable(
         t["profile_id"].to_numpy(zero_copy_only=False),
         t["item_id"].to_numpy(zero_copy_only=False),
         pc.cast(t["timestamp"], "int64").to_numpy() / 1e6,
         None)
+    return table, side
 
 
 def evaluate(
@@ -96,11 +113,12 @@ def evaluate(
         raise typer.BadParameter(f"must be one of {', '.join(SPLITS)}", param_hint="--split")
     cand = read_split_file(candidates) if candidates else None
     source: dict[str, Any]
+    side = None
     if train is not None and test is not None:
         train_t, test_t = read_split_file(train), read_split_file(test)
         source = {"train": str(train), "test": str(test)}
     else:
-        table = _movielens_table(movielens) if movielens else _store_table(ctx)
+        table, side = _movielens(movielens) if movielens else _store_table(ctx)
         cut = {
             "per-user-random": lambda: per_user_random_split(
                 table, test_fraction=test_fraction, seed=seed),
@@ -113,7 +131,7 @@ def evaluate(
         source = {"data": str(movielens) if movielens else "store", "split": split}
     with progress(ctx, f"evaluate {model}"):
         result = evaluate_model(model, train_t, test_t, k, candidates=cand,
-                                relevance_threshold=relevance_threshold)
+                                relevance_threshold=relevance_threshold, side=side)
     result["source"] = source
 
     def render(console: Any) -> None:

@@ -11,14 +11,16 @@ import numpy as np
 from tailored.errors import InvalidInput
 from tailored.evaluate.metrics import evaluate_ranking
 from tailored.evaluate.table import InteractionTable
-from tailored.recommend import MODELS, Interactions, Recommender
+from tailored.recommend import MODELS, Interactions, Recommender, SideData
 
 __all__ = ["evaluate_model", "fit_on", "item_universe"]
 
 
 def fit_on(name: str, train: InteractionTable, params: dict[str, Any] | None = None,
-           *, item_ids: np.ndarray | None = None) -> tuple[Recommender, float]:
-    """A model fitted on a training table (ratings, where present, are the weights)."""
+           *, item_ids: np.ndarray | None = None, side: SideData | None = None,
+           ) -> tuple[Recommender, float]:
+    """A model fitted on a training table (ratings, where present, are the weights), with
+    ``side`` data (item records, social ties) for the models that use it."""
     if name not in MODELS:
         raise InvalidInput(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}",
                            field="model")
@@ -28,6 +30,8 @@ def fit_on(name: str, train: InteractionTable, params: dict[str, Any] | None = N
                                     train.ratings, item_ids=item_ids,
                                     timestamps=_usable_times(train.timestamps))
     model = MODELS[name](**(params or {}))
+    if side is not None:
+        model.with_side(side)
     started = time.perf_counter()
     model.fit(data)
     return model, time.perf_counter() - started
@@ -54,7 +58,7 @@ def evaluate_model(
     name: str, train: InteractionTable, test: InteractionTable, k: int = 10, *,
     params: dict[str, Any] | None = None, candidates: InteractionTable | None = None,
     relevance_threshold: float | None = None,
-    fitted: tuple[Recommender, float] | None = None,
+    fitted: tuple[Recommender, float] | None = None, side: SideData | None = None,
 ) -> dict[str, Any]:
     """Fit ``name`` on ``train`` and score its top ``k`` for every person in ``test``.
 
@@ -83,7 +87,7 @@ def evaluate_model(
     if not relevant:
         raise InvalidInput("the test table has no relevant interactions", field="test")
     all_items = item_universe(train, test)
-    model, seconds = fitted or fit_on(name, train, params, item_ids=all_items)
+    model, seconds = fitted or fit_on(name, train, params, item_ids=all_items, side=side)
     known = model.interactions_.user_index
     unknown = [str(u) for u in relevant if u not in known]
     if len(unknown) == len(relevant):

@@ -12,6 +12,7 @@ from tailored.recommend.interactions import DEFAULT_WEIGHTS, Interactions, Weigh
 from tailored.recommend.item_knn import ItemKNN
 from tailored.recommend.popular import Popular
 from tailored.recommend.registry import MODELS
+from tailored.recommend.side import SideData
 from tailored.recommend.social import Social
 from tailored.recommend.user_knn import UserKNN
 
@@ -33,6 +34,7 @@ __all__ = [
     "Popular",
     "Recommendation",
     "Recommender",
+    "SideData",
     "Social",
     "UserKNN",
     "Weights",

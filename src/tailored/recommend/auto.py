@@ -159,7 +159,8 @@ class Auto(Recommender):
             best = self._blend(best, tuned, train, held, users)
         self.validation_ndcg_ = best[0] if carved is not None else None
         self.chosen_, self.best_params_ = best[1], best[2]
-        self.model_ = MODELS[self.chosen_](**self.best_params_).fit(data, self.catalog_)
+        self.model_ = (MODELS[self.chosen_](**self.best_params_).with_side(self.side)
+                       .fit(data, self.catalog_))
         self._share()
 
     def _blend(self, best: tuple[float, str, dict[str, Any]],
@@ -197,7 +198,8 @@ class Auto(Recommender):
             try:
                 if key not in fits:
                     fits.clear()  # keep one fitted model in memory at a time
-                    fits[key] = model_cls(**fit_params).fit(train, self.catalog_)
+                    fits[key] = (model_cls(**fit_params).with_side(self.side)
+                                 .fit(train, self.catalog_))
                 model = fits[key]
                 for p in model_cls.scoring_params:
                     setattr(model, p, params.get(p, model_cls().get_params()[p]))

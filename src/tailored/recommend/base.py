@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from tailored.errors import InvalidInput, NotFittedError
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.interactions import SIGNAL_VERBS, Interactions
+from tailored.recommend.side import SideData
 
 __all__ = ["MAX_K", "Filters", "Recommendation", "Recommender"]
 
@@ -108,6 +109,17 @@ class Recommender(ABC):
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         return None
+
+    def with_side(self, side: SideData) -> Self:
+        """Item records and social ties for models that learn from them (content, social,
+        and blends holding those); the others ignore them. Returns ``self``: a fit follows."""
+        self._side = side
+        return self
+
+    @property
+    def side(self) -> SideData:
+        """The side data given with :meth:`with_side` (empty if none)."""
+        return getattr(self, "_side", None) or SideData()
 
     def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as scikit-learn reads them: the ``__init__`` arguments."""

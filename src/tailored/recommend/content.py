@@ -7,8 +7,8 @@ items they engaged with, and items are ranked by cosine similarity to it. Nothin
 anyone to have engaged with an item, so a new item is recommendable from the day it arrives.
 
 The text comes from the item records, given before fit with :meth:`ContentBased.with_items`
-(:meth:`ContentBased.items_from_snapshot` reads them from a snapshot); without them the
-model learns from the catalogue view's titles, categories, brands and prices alone.
+or as side data (:meth:`Recommender.with_side`, :meth:`SideData.from_snapshot`); without
+them the model learns from the catalogue view's titles, categories, brands and prices alone.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
-import pyarrow.parquet as pq
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -32,7 +30,6 @@ from tailored.recommend.interactions import Interactions
 
 __all__ = ["ContentBased"]
 
-ITEM_COLUMNS = ("item_id", "title", "description", "tags", "category", "brand", "price")
 PRICE_BANDS = 5  # quantile bands over the catalogue's known prices
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -137,21 +134,14 @@ class ContentBased(Recommender):
         self._items = records
         return self
 
-    @staticmethod
-    def items_from_snapshot(folder: Path) -> list[dict[str, Any]]:
-        """The item records of a snapshot (none when it has no items.parquet)."""
-        path = Path(folder) / "items.parquet"
-        if not path.exists():
-            return []
-        return pq.read_table(path, columns=list(ITEM_COLUMNS)).to_pylist()
-
     # -- the model ------------------------------------------------------------------
 
     def _fit(self, data: Interactions) -> None:
         if not 0.0 <= self.attribute_weight <= 1.0:
             raise ValueError(f"attribute_weight must be between 0 and 1, got "
                              f"{self.attribute_weight!r}")
-        records = getattr(self, "_items", {})
+        records = getattr(self, "_items", None) or {
+            str(r["item_id"]): r for r in self.side.items}
         ids = data.item_ids.tolist()
         found = [records.get(str(i), {}) for i in ids]
         self.catalog_ = _filled(self.catalog_, found)

@@ -233,7 +233,7 @@ class Hybrid(Recommender):
     def _new(self, name: str) -> Recommender:
         from tailored.recommend.registry import MODELS
 
-        return MODELS[name](**(self.params or {}).get(name, {}))
+        return MODELS[name](**(self.params or {}).get(name, {})).with_side(self.side)
 
     def _fit(self, data: Interactions) -> None:
         self._check()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Self
 
 import numpy as np
-import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from tailored.recommend.base import Recommender
@@ -21,7 +19,8 @@ class Social(Recommender):
     A tie's weight is the edge's weight (a friend counts ``friend_weight`` times, a followed
     account ``follow_weight`` times); each friend's history is normalised so one very active
     friend does not drown the others. Ties come from the social graph with
-    :meth:`with_ties` (``tailored train`` reads them from the snapshot's edges).
+    :meth:`with_ties` or as side data (:meth:`Recommender.with_side`; ``tailored train``
+    reads them from the snapshot's edges).
 
     Examples
     --------
@@ -47,20 +46,8 @@ class Social(Recommender):
         self._names = names or {}
         return self
 
-    @staticmethod
-    def ties_from_snapshot(folder: Path) -> tuple[list[tuple[str, str, str, float]],
-                                                  dict[str, str]]:
-        path = Path(folder) / "edges.parquet"
-        if not path.exists():
-            return [], {}
-        rows = pq.read_table(path).to_pylist()
-        ties = [(r["src_profile"], r["dst_profile"], r["kind"], r["weight"]) for r in rows
-                if r["src_profile"] and r["dst_profile"]]
-        names = {r["dst_profile"]: r["dst"] for r in rows if r["dst_profile"]}
-        return ties, names
-
     def _fit(self, data: Interactions) -> None:
-        ties = getattr(self, "_ties", [])
+        ties = getattr(self, "_ties", None) or self.side.ties
         index = data.user_index
         rows, cols, vals = [], [], []
         for src, dst, kind, weight in ties:
@@ -74,7 +61,8 @@ class Social(Recommender):
         x = data.matrix.astype(np.float64).tocsr()
         totals = np.asarray(x.sum(axis=1)).ravel()
         self.normalised_ = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ x
-        self.names_ = np.array([getattr(self, "_names", {}).get(u, u)
+        names = getattr(self, "_names", None) or self.side.names
+        self.names_ = np.array([names.get(u, u)
                                 for u in data.user_ids.tolist()], dtype=str)
 
     def _ties_of(self, user: str) -> sp.csr_matrix | None:

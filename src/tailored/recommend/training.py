@@ -12,10 +12,9 @@ from typing import Any
 from tailored.errors import CatalogChanged, InvalidInput, NotFound
 from tailored.recommend.base import Filters, Recommender
 from tailored.recommend.catalog import CatalogView
-from tailored.recommend.content import ContentBased
 from tailored.recommend.interactions import Interactions, Weights
 from tailored.recommend.registry import MODELS
-from tailored.recommend.social import Social
+from tailored.recommend.side import SideData
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
 
@@ -51,10 +50,7 @@ def train_from_store(
                                field="interactions")
         data = Interactions.from_snapshot(Path(tmp), weights)
         catalog = CatalogView.from_snapshot(Path(tmp), data.item_ids)
-        if isinstance(model, Social):
-            model.with_ties(*Social.ties_from_snapshot(Path(tmp)))
-        elif isinstance(model, ContentBased):
-            model.with_items(ContentBased.items_from_snapshot(Path(tmp)))
+        model.with_side(SideData.from_snapshot(Path(tmp)))
         started = time.perf_counter()
         model.fit(data, catalog)
         seconds = time.perf_counter() - started
