@@ -2,15 +2,253 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from tailored.cli import segment_models
+from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.state import emit, progress, state_of
+from tailored.errors import InvalidInput
 
 __all__ = ["register", "segment_app"]
 
 segment_app = typer.Typer(
     name="segment", no_args_is_help=True,
     help="Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Evaluate as of this moment (ISO date or time, UTC if no zone): only "
+    "events before it count. Default: the latest event, every event counting.")]
+NameArg = Annotated[str, typer.Argument(help="The segment's name.")]
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--as-of must be an ISO date or time (2026-11-30 or "
+                           f"2026-11-30T12:00:00+00:00), got {text!r}", field="as_of") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _sizes_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table("segment", "size", "entered", "left", "note", title=title)
+    for r in rows:
+        table.add_row(r["segment"], f"{r['size']:,}", f"{r.get('entered', 0):,}",
+                      f"{r.get('left', 0):,}", r.get("note", ""))
+    return table
+
+
+@segment_app.command("define")
+def define(
+    ctx: typer.Context,
+    name: NameArg,
+    rule: Annotated[str, typer.Option(
+        "--rule", help="The rule: a .json/.yaml file or inline JSON (docs/segments.md).")],
+    description: Annotated[str | None, typer.Option(
+        "--description", help="What the segment is for, in words.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Define (or redefine) a rule segment; `segment compute NAME` fills it."""
+    from tailored.segments.definitions import define_segment
+    from tailored.segments.rules import load_rule_document
+
+    data = define_segment(state_of(ctx).store, name, load_rule_document(rule),
+                          description=description)
+    emit(ctx, as_json, data, lambda c: c.print(
+        f"{'redefined' if data['replaced'] else 'defined'} segment [bold]{name}[/] "
+        f"({data['conditions']} condition(s)); compute it with `tailored segment compute "
+        f"{name}`"))
+
+
+@segment_app.command("compute")
+def compute(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="The rule segment to compute.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Compute every rule segment.")] = False,
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute rule segments for everyone (one query) and record who entered and left."""
+    from tailored.segments.compute import compute_segments
+    from tailored.segments.definitions import RULE_KINDS, list_segments
+
+    store = state_of(ctx).store
+    if (name is None) == (not every):
+        raise InvalidInput("give a segment NAME or --all (not both)", field="name")
+    names = [name] if name else [s["name"] for s in list_segments(store)
+                                 if s["kind"] == "rule"]
+    if name:
+        from tailored.segments.definitions import get_segment
+
+        kind = get_segment(store, name)["kind"]
+        if kind not in RULE_KINDS:
+            raise InvalidInput(f"segment {name!r} is a {kind} segment: its own command "
+                               "computes it", field="name")
+    started = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    if names:
+        with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "compute"):
+            results = compute_segments(store, source, names, as_of=_as_of(as_of))
+    data = {"segments": results, "backend": backend,
+            "seconds": round(time.perf_counter() - started, 3)}
+    if not names:
+        data["note"] = "no rule segments defined: `tailored segment define NAME --rule ...`"
+    emit(ctx, as_json, data, lambda c: c.print(
+        _sizes_table(f"computed in {data['seconds']} s", results)))
+
+
+@segment_app.command("lifecycle")
+def lifecycle(
+    ctx: typer.Context,
+    backend: BackendOption = "duckdb",
+    snapshot: SnapshotOption = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute and store the built-in lifecycle segments: new, active, returning, at risk,
+    churned, high/low frequency, spend and income."""
+    from tailored.segments.lifecycle import compute_lifecycle
+
+    started = time.perf_counter()
+    with analytics_source(ctx, backend, snapshot) as source:
+        snapped = time.perf_counter()
+        with progress(ctx, "lifecycle"):
+            result = compute_lifecycle(state_of(ctx).store, source, as_of=_as_of(as_of))
+    done = time.perf_counter()
+    data = {"sizes": result["sizes"], "thresholds": result["thresholds"],
+            "notes": {n: r["note"] for n, r in result["segments"].items() if "note" in r},
+            "entered": {n: r["entered"] for n, r in result["segments"].items()},
+            "left": {n: r["left"] for n, r in result["segments"].items()},
+            "backend": backend, "seconds": round(done - started, 3),
+            "timings": {"source": round(snapped - started, 3),
+                        "segments": round(done - snapped, 3)}}
+    emit(ctx, as_json, data, lambda c: c.print(_sizes_table(
+        f"lifecycle segments in {data['seconds']} s",
+        list(result["segments"].values()))))
+
+
+@segment_app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every segment: kind, size and when it was last computed."""
+    from tailored.segments.definitions import list_segments
+
+    rows = list_segments(state_of(ctx).store)
+
+    def render(c: Console) -> None:
+        table = Table("segment", "kind", "size", "computed", title=f"{len(rows)} segments")
+        for r in rows:
+            table.add_row(r["name"], r["kind"], f"{r['size']:,}", str(r["computed_at"] or "-"))
+        c.print(table)
+
+    emit(ctx, as_json, {"segments": rows}, render)
+
+
+@segment_app.command("show")
+def show(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
+    """One segment: its definition, size and times."""
+    import json
+
+    from tailored.segments.definitions import get_segment
+
+    data = get_segment(state_of(ctx).store, name)
+    emit(ctx, as_json, data, lambda c: c.print(
+        f"[bold]{name}[/] ({data['kind']}) — {data['size']:,} members, computed "
+        f"{data['computed_at'] or 'never'}\n{json.dumps(data['definition'], indent=2)}"))
+
+
+@segment_app.command("members")
+def members(
+    ctx: typer.Context,
+    name: NameArg,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="At most this many profile ids.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The segment's current members (profile ids)."""
+    from tailored.segments.membership import current_members
+
+    ids = current_members(state_of(ctx).store, name)
+    data: dict[str, Any] = {"segment": name, "size": len(ids), "members": ids[:limit]}
+    if not ids:
+        data["note"] = "the segment is empty"
+    emit(ctx, as_json, data, lambda c: c.print("\n".join(data["members"]) or data["note"]))
+
+
+@segment_app.command("overlaps")
+def overlaps_(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(
+        help="Segments to compare (default: every segment).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How segments' current members overlap, pair by pair (count and Jaccard index)."""
+    from tailored.segments.membership import overlaps
+
+    data = overlaps(state_of(ctx).store, names or None)
+
+    def render(c: Console) -> None:
+        table = Table("a", "b", "both", "jaccard", title="overlaps")
+        for p in data["pairs"]:
+            if p["both"]:
+                table.add_row(p["a"], p["b"], f"{p['both']:,}", f"{p['jaccard']:.3f}")
+        c.print(table)
+
+    emit(ctx, as_json, data, render)
+
+
+@segment_app.command("history")
+def history(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Any id of the person.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A person's segment history: each stay with entered and left times."""
+    from tailored.segments.membership import profile_segments
+
+    store = state_of(ctx).store
+    pid = store.find_profile(person)
+    rows = profile_segments(store, person)
+    data = {"profile_id": pid, "current": sorted({r["segment"] for r in rows if r["current"]}),
+            "history": rows}
+
+    def render(c: Console) -> None:
+        table = Table("segment", "entered", "left", title=f"segments of {pid}")
+        for r in rows:
+            table.add_row(r["segment"], str(r["entered_at"]), str(r["left_at"] or "-"))
+        c.print(table)
+
+    emit(ctx, as_json, data, render)
+
+
+@segment_app.command("check")
+def check(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Any id of the person.")],
+    name: NameArg,
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Only say whether the person is in; record nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute a rule segment for one person, from the store, and update their membership."""
+    from tailored.segments.compute import check_person
+
+    data = check_person(state_of(ctx).store, name, person, as_of=_as_of(as_of),
+                        record=not dry_run)
+    verb = "is in" if data["member"] else "is not in"
+    change = f" ({data['change']})" if data.get("change") else ""
+    emit(ctx, as_json, data, lambda c: c.print(f"{data['profile_id']} {verb} {name}{change}"))
 
 
 def register(app: typer.Typer) -> None:

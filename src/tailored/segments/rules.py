@@ -144,7 +144,10 @@ def _fail(path: str, message: str) -> InvalidInput:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
+    if word[::-1] in choices:  # "=>" for ">=": the likeliest slip first
+        close = [word[::-1], *(c for c in close if c != word[::-1])][:3]
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
@@ -233,8 +236,8 @@ def _parse(doc: Any, path: str) -> Rule:
     if not kinds:
         keys = list(doc) or ["(nothing)"]
         hint = next((s for k in keys if (s := _suggest(str(k), _KINDS))), "")
-        raise _fail(path, f"unknown rule {keys[0]!r}{hint} (a rule starts with one of: "
-                    f"{', '.join(_KINDS)})")
+        raise _fail(_where(path, str(keys[0])), f"unknown field {keys[0]!r}{hint} (a rule "
+                    f"starts with one of: {', '.join(_KINDS)})")
     if len(kinds) > 1:
         raise _fail(path, f"one rule per object, found {' and '.join(kinds)}: wrap them in "
                     "\"all\" or \"any\"")
