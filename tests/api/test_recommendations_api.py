@@ -55,6 +55,14 @@ def test_bad_k_is_400_and_needs_a_read_key(client: TestClient, store: Store) -> 
                       ).status_code == 403
 
 
+def test_diversity_out_of_range_is_400_naming_it(client: TestClient, store: Store) -> None:
+    read = auth(store.create_key("read"))
+    r = client.get("/v1/recommendations/u0?diversity=2", headers=read)
+    assert r.status_code == 400 and "diversity" in r.text
+    ok = client.get("/v1/recommendations/u0?k=2&diversity=0.5", headers=read)
+    assert ok.status_code == 200 and len(ok.json()["items"]) == 2
+
+
 def test_untrained_model_is_404_saying_what_to_run(client: TestClient, store: Store) -> None:
     r = client.get("/v1/recommendations/u0?model=popular",
                    headers=auth(store.create_key("read")))

@@ -110,3 +110,40 @@ def test_hybrid_takes_each_models_params() -> None:
     with pytest.raises(InvalidInput) as e:
         Hybrid(models=("ease", "popular"), validation="sometimes").fit(_two_tastes())
     assert e.value.field == "validation"
+
+
+def _near_twins() -> Interactions:
+    """x1 and x2 share one audience; y has another. Everyone who has "seed" has all three
+    of x1, x2 (so they score highest) and some y."""
+    users, items = [], []
+    for n in range(10):
+        users += [f"a{n}"] * 3
+        items += ["seed", "x1", "x2"]
+    for n in range(4):
+        users += [f"b{n}"] * 2
+        items += ["seed", "y"]
+    users += ["p"]
+    items += ["seed"]
+    return Interactions.from_arrays(users, items)
+
+
+def test_mmr_puts_an_unlike_item_before_a_near_twin() -> None:
+    from tailored.recommend import Filters, ItemKNN
+
+    model = ItemKNN().fit(_near_twins())
+    plain = [r.item_id for r in model.recommend("p", k=3)]
+    assert plain[:2] in (["x1", "x2"], ["x2", "x1"])
+    diverse = [r.item_id for r in model.recommend("p", k=3, filters=Filters(diversity=0.7))]
+    assert diverse[1] == "y" and set(diverse) == set(plain)
+    assert [r.item_id for r in model.recommend("p", k=3, filters=Filters(diversity=0.0))] \
+        == plain
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_bad_diversity_is_refused(bad: float) -> None:
+    from tailored.recommend import Filters, ItemKNN
+
+    model = ItemKNN().fit(_near_twins())
+    with pytest.raises(InvalidInput) as e:
+        model.recommend("p", k=3, filters=Filters(diversity=bad))
+    assert e.value.field == "diversity"

@@ -66,6 +66,9 @@ def recommend(
     max_per_category: Annotated[int | None, typer.Option(
         "--max-per-category", min=1, help="Diversify: at most this many of one category.")]
         = None,
+    diversity: Annotated[float, typer.Option(
+        "--diversity", min=0.0, max=1.0, help="Diversify by maximal marginal relevance: 0 = "
+        "by score alone, 1 = as unlike each other as possible.")] = 0.0,
     pin: Annotated[list[str] | None, typer.Option(
         "--pin", help="An item to lead the list (repeatable).")] = None,
     as_json: JsonOpt = False,
@@ -79,7 +82,8 @@ def recommend(
     name = model or state.settings.default_model
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
-                      max_per_category=max_per_category, pinned=tuple(pin or ()))
+                      max_per_category=max_per_category, diversity=diversity,
+                      pinned=tuple(pin or ()))
     data = recommendations_for(load_model(state.settings.models_dir, name), state.store,
                                person, k, filters)
     emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", data["items"]))

@@ -48,8 +48,10 @@ class Filters:
     price_min: float | None = None
     price_max: float | None = None
     exclude: tuple[str, ...] = ()
-    # Diversification: at most this many items of one category (full path) in a list.
+    # Diversification: at most this many items of one category (full path) in a list, and/or
+    # maximal marginal relevance: 0 = by score alone, 1 = as unlike each other as possible.
     max_per_category: int | None = None
+    diversity: float = 0.0
     # Business rules: (item id, factor) multiplies a score; pinned items lead the list.
     boosts: tuple[tuple[str, float], ...] = ()
     pinned: tuple[str, ...] = ()
@@ -184,6 +186,9 @@ class Recommender(ABC):
         self._check_fitted()
         _check_k(k)
         filters = filters or Filters()
+        if not 0.0 <= filters.diversity <= 1.0:
+            raise InvalidInput(f"diversity must be between 0 and 1, got {filters.diversity!r}",
+                               field="diversity")
         data, n = self.interactions_, len(self.interactions_.item_ids)
         allowed = filters.allowed(self.catalog_, data.item_index, n)
         row = self._row(user)
@@ -206,7 +211,8 @@ class Recommender(ABC):
                 if index is not None:
                     scores[index] *= factor
             picks += self._top(scores, allowed, k - len(picks),
-                               lambda i: self._reason(history, i, user), cap=cap, taken=picks)
+                               lambda i: self._reason(history, i, user), cap=cap, taken=picks,
+                               diversity=filters.diversity)
             known = known or bool(picks)
         if len(picks) < k:
             # Fill from what is popular: better a popular item, said so, than a short list.
@@ -227,13 +233,15 @@ class Recommender(ABC):
 
     def _top(self, scores: np.ndarray, allowed: np.ndarray, k: int, reason: Any,
              *, positive_only: bool = True, cap: int | None = None,
-             taken: Sequence[Recommendation] = ()) -> list[Recommendation]:
+             taken: Sequence[Recommendation] = (), diversity: float = 0.0,
+             ) -> list[Recommendation]:
         candidates = np.flatnonzero(allowed & (scores > 0)) if positive_only else \
             np.flatnonzero(allowed)
         if len(candidates) == 0 or k <= 0:
             return []
-        # With a category cap, look deeper than k: capped items make room for others.
-        depth = k if cap is None else min(len(candidates), k * 10)
+        # With a category cap or MMR, look deeper than k: items set aside make room.
+        deeper = cap is not None or diversity > 0
+        depth = min(len(candidates), k * 10) if deeper else k
         if len(candidates) > depth:
             part = np.argpartition(-scores[candidates], depth - 1)[:depth]
             candidates = candidates[part]
@@ -251,8 +259,46 @@ class Recommender(ABC):
                     used[c] = used.get(c, 0) + 1
                     kept.append(i)
             order = np.array(kept, dtype=np.int64)
+        if diversity > 0 and len(order) > 1:
+            order = self._mmr(order, scores, k, diversity, taken)
         ids = self.interactions_.item_ids
         return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order[:k]]
+
+    def _mmr(self, order: np.ndarray, scores: np.ndarray, k: int, diversity: float,
+             taken: Sequence[Recommendation]) -> np.ndarray:
+        """Maximal marginal relevance (Carbonell & Goldstein 1998): pick, one at a time, the
+        item with the best ``(1 − diversity) · relevance − diversity · likeness`` to what is
+        already in the list. Likeness is the cosine of two items' audiences (who engaged
+        with them), and at least 0.5 for two items of the same category, so new items with
+        no audience yet are still told apart."""
+        data = self.interactions_
+        before = [data.item_index[p.item_id] for p in taken if p.item_id in data.item_index]
+        pool = np.concatenate([np.asarray(before, dtype=np.int64), order])
+        if getattr(self, "_audiences", (None,))[0] is not data.matrix:
+            x = data.matrix.tocsc(copy=True)
+            x.data[:] = 1.0
+            norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel())
+            self._audiences = (data.matrix, x @ sp.diags(1.0 / np.maximum(norms, 1e-12)))
+        v = self._audiences[1][:, pool]
+        like = np.asarray((v.T @ v).toarray())
+        cats = self.catalog_.categories[pool]
+        same = (cats[:, None] == cats[None, :]) & (cats[:, None] != "")
+        like = np.maximum(like, 0.5 * same)
+        rel = scores[order].astype(np.float64)
+        span = rel.max() - rel.min()
+        rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+        chosen = list(range(len(before)))
+        left = list(range(len(before), len(pool)))
+        out: list[int] = []
+        while left and len(out) < k:
+            sims = (like[np.ix_(left, chosen)].max(axis=1) if chosen
+                    else np.zeros(len(left)))
+            value = (1 - diversity) * rel[np.asarray(left) - len(before)] - diversity * sims
+            best = left[int(np.argmax(value))]
+            chosen.append(best)
+            left.remove(best)
+            out.append(int(pool[best]))
+        return np.asarray(out, dtype=np.int64)
 
     def rank(self, user: str, item_ids: Sequence[str]) -> list[str]:
         """Order the given items for ``user``, best first (for a candidate list)."""

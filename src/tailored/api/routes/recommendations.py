@@ -30,6 +30,7 @@ async def recommendations(
     price_min: float | None = None,
     price_max: float | None = None,
     max_per_category: Annotated[int | None, Query(ge=1)] = None,
+    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
     pin: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
@@ -37,6 +38,7 @@ async def recommendations(
     recommender = await run_in_threadpool(models.get, name)
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
-                      max_per_category=max_per_category, pinned=tuple(pin or ()))
+                      max_per_category=max_per_category, diversity=diversity,
+                      pinned=tuple(pin or ()))
     return await run_in_threadpool(recommendations_for, recommender, store, person, k,
                                    filters)
