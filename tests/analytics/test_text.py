@@ -242,3 +242,22 @@ def test_no_texts_of_a_kind_is_a_clear_error(tmp_path: Path) -> None:
     with opened(tmp_path / "snap") as source, pytest.raises(InvalidInput,
                                                             match="no texts of kind review"):
         word_frequency(source, kinds=["review"])
+
+
+def test_tags_are_texts_and_an_empty_grouping_says_why(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        store.upsert_items([Item(item_id="m1", title="Heat", tags=["Crime"])])  # no category
+        Ingestor(store).ingest_events([_track("ann", "Product Tagged", 1, product_id="m1",
+                                              tag="slow burn"),
+                                       _track("bo", "Product Tagged", 2, product_id="m1",
+                                              tag="great heist")])
+        export_snapshot(store, tmp_path / "snap")
+    finally:
+        store.close()
+    with opened(tmp_path / "snap") as source:
+        by_item = keywords(source, by="item", kinds=["tag"])
+        assert by_item["keywords"]["m1"]["texts"] == 2
+        with pytest.raises(InvalidInput, match="belongs to any category group") as exc:
+            keywords(source, by="category", kinds=["tag"])
+    assert exc.value.field == "by"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tailored.analytics.source import Source
-from tailored.analytics.text import grouped_texts, texts
+from tailored.analytics.text import DEFAULT_KINDS, grouped_texts, texts
 from tailored.analytics.tokens import check_language, language_of, words
 from tailored.errors import InvalidInput
 
@@ -90,7 +90,7 @@ def _no_texts(kinds: Sequence[str]) -> InvalidInput:
                         "Searched with query)", field="kinds")
 
 
-def word_frequency(source: Source, *, kinds: Sequence[str] = ("review", "feedback", "search"),
+def word_frequency(source: Source, *, kinds: Sequence[str] = DEFAULT_KINDS,
                    language: str = "auto", top: int = 20) -> dict[str, Any]:
     """:func:`count_words` over the texts of ``kinds`` in ``source``, overall and per kind."""
     check_language(language)
@@ -105,7 +105,7 @@ def word_frequency(source: Source, *, kinds: Sequence[str] = ("review", "feedbac
 
 
 def keywords(source: Source, *, by: str = "item",
-             kinds: Sequence[str] = ("review", "feedback", "search"), language: str = "auto",
+             kinds: Sequence[str] = DEFAULT_KINDS, language: str = "auto",
              top: int = 10, min_texts: int = 1) -> dict[str, Any]:
     """:func:`group_keywords` of the texts of ``kinds`` in ``source`` grouped ``by`` item,
     category, segment or ``trait:KEY`` (groups with fewer than ``min_texts`` texts are
@@ -115,7 +115,11 @@ def keywords(source: Source, *, by: str = "item",
     _top(min_texts, "min_texts")
     rows = grouped_texts(source, by=by, kinds=kinds).select("group", "text").execute()
     if rows.empty:
-        raise _no_texts(kinds)
+        if texts(source, kinds=kinds).count().execute() == 0:
+            raise _no_texts(kinds)
+        raise InvalidInput(f"no text of kind {', '.join(kinds)} belongs to any {by} group "
+                           "(texts without an item, items without a category, people "
+                           "without that trait or segment)", field="by")
     groups = {str(g): part["text"].tolist() for g, part in rows.groupby("group", sort=True)
               if len(part) >= min_texts}
     if not groups:

@@ -10,6 +10,7 @@ review     Product Reviewed                                 review_body, review,
                                                             product_id, rating
 feedback   Survey Answered, Feedback Submitted              comment, feedback, text
 search     Products Searched                                query
+tag        Product Tagged (MovieLens tags)                  tag; product_id
 item       the items table (not events)                     title, description, tags
 =========  ===============================================  ================================
 
@@ -29,15 +30,17 @@ import ibis.expr.types as ir
 from tailored.analytics.source import Source, trait
 from tailored.errors import InvalidInput
 
-__all__ = ["GROUPINGS", "KINDS", "TEXT_SOURCES", "check_by", "check_kinds", "grouped_texts",
-           "has_segments", "texts"]
+__all__ = ["DEFAULT_KINDS", "GROUPINGS", "KINDS", "TEXT_SOURCES", "check_by", "check_kinds",
+           "grouped_texts", "has_segments", "texts"]
 
 TEXT_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "review": (("Product Reviewed",), ("review_body", "review", "body", "text")),
     "feedback": (("Survey Answered", "Feedback Submitted"), ("comment", "feedback", "text")),
     "search": (("Products Searched",), ("query",)),
+    "tag": (("Product Tagged",), ("tag",)),
 }
 KINDS = (*TEXT_SOURCES, "item")
+DEFAULT_KINDS = ("review", "feedback", "search", "tag")  # what people wrote
 GROUPINGS = ("all", "item", "category", "segment", "trait:KEY")
 
 _COLUMNS = ("kind", "message_id", "profile_id", "item_id", "timestamp", "text", "rating")
@@ -85,8 +88,7 @@ def _item_texts(source: Source) -> ir.Table:
         text=text.strip(), rating=ibis.null("string"))
 
 
-def texts(source: Source, *, kinds: Sequence[str] = ("review", "feedback", "search")
-          ) -> ir.Table:
+def texts(source: Source, *, kinds: Sequence[str] = DEFAULT_KINDS) -> ir.Table:
     """One row per text of ``kinds``: kind, message_id, profile_id, item_id, timestamp,
     text, rating (as written, text; NULL where absent). Empty texts are left out."""
     parts = [_item_texts(source) if k == "item" else _event_texts(source, k)
@@ -105,7 +107,7 @@ def has_segments(source: Source) -> bool:
 
 
 def grouped_texts(source: Source, *, by: str = "all",
-                  kinds: Sequence[str] = ("review", "feedback", "search")) -> ir.Table:
+                  kinds: Sequence[str] = DEFAULT_KINDS) -> ir.Table:
     """:func:`texts` with a ``group`` column saying which group of ``by`` each text is in
     (texts outside every group are left out; a text can be in several segments)."""
     t = texts(source, kinds=kinds)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tailored.analytics.text import DEFAULT_KINDS
 from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
 from tailored.cli.state import emit, progress, state_of
 
@@ -21,7 +22,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 KindOption = Annotated[list[str] | None, typer.Option(
     "--kind", help="Texts to read (repeat for several): review (Product Reviewed "
     "review_body), feedback (Survey Answered / Feedback Submitted comment), search (Products "
-    "Searched query), item (the catalogue's title, description and tags).")]
+    "Searched query), tag (Product Tagged tag, as MovieLens tags), item (the catalogue's "
+    "title, description and tags).")]
 LanguageOption = Annotated[str, typer.Option(
     "--language", help="auto (Chinese when a text has a Chinese character, else English), "
     "en or zh.")]
@@ -47,7 +49,7 @@ def words(
     from tailored.analytics.keywords import word_frequency
 
     started = time.perf_counter()
-    kinds = _kinds(kind, ("review", "feedback", "search"))
+    kinds = _kinds(kind, DEFAULT_KINDS)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "count words"):
         data = word_frequency(source, kinds=kinds, language=language, top=top)
     data.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
@@ -81,7 +83,7 @@ def keywords(
     from tailored.analytics.keywords import keywords as find_keywords
 
     started = time.perf_counter()
-    kinds = _kinds(kind, ("review", "feedback", "search"))
+    kinds = _kinds(kind, DEFAULT_KINDS)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "keywords"):
         data = find_keywords(source, by=by, kinds=kinds, language=language, top=top,
                              min_texts=min_texts)
