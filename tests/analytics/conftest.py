@@ -2,8 +2,8 @@
 snapshot, opened on each analytics engine. Its numbers are small enough to check by hand.
 
 Person a (iOS, age 30, female, DE), b (web, age 70, male, FR), c (Android, age 22, female,
-DE). Items p1 (Shoes > Running, Acme, 50) and p2 (Books, Verde, 10). Times in January 2026
-(Monday 5 January starts a week).
+DE); a and b are in segment "vip", a in "shoes". Items p1 (Shoes > Running, Acme, 50) and p2
+(Books, Verde, 10). Times in January 2026 (Monday 5 January starts a week).
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tailored.analytics import Source, opened
 from tailored.ingest import Ingestor, SourceRecord
+from tailored.segments.membership import record_membership
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
+from tailored.store.tables import profiles
 
 IOS = {"device": {"id": "dev-a", "type": "ios"}, "os": {"name": "iOS"}}
 WEB = {"library": {"name": "analytics.js"}, "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"}
@@ -72,7 +75,8 @@ def tiny_events() -> list[dict[str, Any]]:
             properties={"survey": "csat", "score": "4"}),
         _ev(n, "b", WEB, "06T12:54:00", "page", name="Shoes"),
         _ev(n, "c", ANDROID, "12T07:59:00", "identify",
-            traits={"age": 22, "gender": "female", "country": "DE"}),
+            traits={"age": 22, "gender": "female", "country": "DE",
+                    "favourite colour": "green", "plan.tier": "gold", "vip": True}),
         _ev(n, "c", ANDROID, "12T08:00:00", event="Product Viewed",
             properties={"product_id": "p2"}),
         _ev(n, "c", ANDROID, "12T08:02:00", event="Product Added",
@@ -93,14 +97,21 @@ def tiny_events() -> list[dict[str, Any]]:
 
 
 def build_snapshot(folder: Path, events: list[dict[str, Any]],
-                   items: list[dict[str, Any]] | None = None) -> Path:
-    """Ingest ``items`` and ``events`` into a fresh SQLite store and export a snapshot."""
+                   items: list[dict[str, Any]] | None = None,
+                   segments: dict[str, list[str]] | None = None) -> Path:
+    """Ingest ``items`` and ``events`` into a fresh SQLite store, put the users named in
+    ``segments`` in those segments, and export a snapshot."""
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     try:
         records = [SourceRecord("item", item, i) for i, item in enumerate(items or [])]
         records += [SourceRecord("event", ev, i) for i, ev in enumerate(events)]
         report = Ingestor(store).ingest(records, strict=True)
         assert not report.rejected, report.rejected
+        with store.reading() as conn:
+            profile_of = dict(conn.execute(sa.select(profiles.c.user_id, profiles.c.profile_id)
+                                           .where(profiles.c.merged_into.is_(None))).all())
+        for name, users in (segments or {}).items():
+            record_membership(store, name, [profile_of[u] for u in users])
         export_snapshot(store, folder / "snapshot")
     finally:
         store.close()
@@ -109,7 +120,8 @@ def build_snapshot(folder: Path, events: list[dict[str, Any]],
 
 @pytest.fixture(scope="session")
 def tiny_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_snapshot(tmp_path_factory.mktemp("tiny"), tiny_events(), ITEMS)
+    return build_snapshot(tmp_path_factory.mktemp("tiny"), tiny_events(), ITEMS,
+                          {"vip": ["a", "b"], "shoes": ["a"]})
 
 
 @pytest.fixture(scope="session")

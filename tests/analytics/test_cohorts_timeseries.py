@@ -48,7 +48,7 @@ def test_retention_refuses_bad_options(tiny: Source) -> None:
         retention(tiny, period="year")
     with pytest.raises(InvalidInput, match="activity must be one of any, order"):
         retention(tiny, kind="views")
-    with pytest.raises(InvalidInput, match="unknown trait 'gendr'.*'gender'"):
+    with pytest.raises(InvalidInput, match=r"unknown trait 'gendr'.*'gender'"):
         retention(tiny, by="gendr")
 
 

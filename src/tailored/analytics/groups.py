@@ -71,9 +71,11 @@ def profile_groups(source: Source, by: str) -> ir.Table:
         try:
             members = source.table("segment_members")
         except InvalidInput:
+            members = None  # a snapshot from before segments existed
+        if members is None or int(members.count().execute()) == 0:
             raise InvalidInput(
-                "the snapshot has no segment memberships (segment_members.parquet): compute "
-                "segments and take a new snapshot, or group by a trait", field="by") from None
+                "no one is in a segment in this snapshot: compute segments (`tailored segment "
+                "...`) and take a new snapshot, or group by a trait", field="by")
         return members.select("profile_id", group=members.segment)
     values = trait_values(source, by)
     return values.select("profile_id", group=values.value)
