@@ -147,3 +147,19 @@ def test_bad_diversity_is_refused(bad: float) -> None:
     with pytest.raises(InvalidInput) as e:
         model.recommend("p", k=3, filters=Filters(diversity=bad))
     assert e.value.field == "diversity"
+
+
+def test_social_fades_what_friends_did_long_ago() -> None:
+    from tailored.recommend import SideData, Social
+
+    day = 86_400.0
+    data = Interactions.from_arrays(
+        ["old", "new", "p"], ["vinyl", "stream", "seed"], timestamps=[0.0, 300 * day, 300 * day])
+    side = SideData(ties=(("p", "old", "friend", 1.0), ("p", "new", "friend", 1.0)))
+    flat = Social().with_side(side).fit(data).recommend("p", k=2)
+    assert flat[0].score == pytest.approx(flat[1].score)
+    faded = Social(half_life_days=30).with_side(side).fit(data).recommend("p", k=2)
+    assert faded[0].item_id == "stream" and faded[0].score > 100 * faded[1].score
+    with pytest.raises(InvalidInput) as e:
+        Social(half_life_days=-1).with_side(side).fit(data)
+    assert e.value.field == "half_life_days"

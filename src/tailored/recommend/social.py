@@ -7,6 +7,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
+from tailored.errors import InvalidInput
 from tailored.recommend.base import Recommender
 from tailored.recommend.interactions import Interactions
 
@@ -18,7 +19,10 @@ class Social(Recommender):
 
     A tie's weight is the edge's weight (a friend counts ``friend_weight`` times, a followed
     account ``follow_weight`` times); each friend's history is normalised so one very active
-    friend does not drown the others. Ties come from the social graph with
+    friend does not drown the others. With ``half_life_days`` (and timestamps in the
+    interactions), what a friend did fades with its age, halving every that many days before
+    the newest event of the data: last week's purchase of a friend says more than last
+    year's. Ties come from the social graph with
     :meth:`with_ties` or as side data (:meth:`Recommender.with_side`; ``tailored train``
     reads them from the snapshot's edges).
 
@@ -34,9 +38,11 @@ class Social(Recommender):
     name = "social"
     scores_without_history = True
 
-    def __init__(self, *, friend_weight: float = 1.0, follow_weight: float = 0.5) -> None:
+    def __init__(self, *, friend_weight: float = 1.0, follow_weight: float = 0.5,
+                 half_life_days: float | None = None) -> None:
         self.friend_weight = friend_weight
         self.follow_weight = follow_weight
+        self.half_life_days = half_life_days
 
     def with_ties(self, ties: list[tuple[str, str, str, float]],
                   names: dict[str, str] | None = None) -> Self:
@@ -58,12 +64,26 @@ class Social(Recommender):
                 vals.append(float(weight) * strength)
         n = len(data.user_ids)
         self.ties_ = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-        x = data.matrix.astype(np.float64).tocsr()
-        totals = np.asarray(x.sum(axis=1)).ravel()
-        self.normalised_ = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ x
+        self.normalised_ = self._normalised(data)
         names = getattr(self, "_names", None) or self.side.names
         self.names_ = np.array([names.get(u, u)
                                 for u in data.user_ids.tolist()], dtype=str)
+
+    def _normalised(self, data: Interactions) -> sp.csr_matrix:
+        """Each person's engagement as shares of their total, then faded by age if asked
+        (after sharing: a friend whose every event is old counts little, not in full)."""
+        if self.half_life_days is not None and not self.half_life_days > 0:
+            raise InvalidInput(f"half_life_days must be positive, got "
+                               f"{self.half_life_days!r}", field="half_life_days")
+        x = data.matrix.astype(np.float64).tocsr()
+        totals = np.asarray(x.sum(axis=1)).ravel()
+        x = (sp.diags(1.0 / np.maximum(totals, 1e-12)) @ x).tocsr()
+        if self.half_life_days is not None and data.last_seen is not None and x.nnz:
+            rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+            seen = np.asarray(data.last_seen.tocsr()[rows, x.indices]).ravel()
+            age_days = (seen.max() - seen) / 86_400.0
+            x.data *= np.power(0.5, age_days / self.half_life_days)
+        return x
 
     def _ties_of(self, user: str) -> sp.csr_matrix | None:
         index = self.interactions_.user_index.get(user)
@@ -80,7 +100,10 @@ class Social(Recommender):
         ties = self._ties_of(user)
         if ties is None:
             return "people you know liked it"
-        x = self.interactions_.matrix.tocsc()[:, item]
+        if getattr(self, "_by_item", (None,))[0] is not self.interactions_.matrix:
+            m = self.interactions_.matrix
+            self._by_item = (m, m.tocsc())
+        x = self._by_item[1][:, item]
         engaged = [i for i in ties.indices if x[i, 0] > 0]
         engaged.sort(key=lambda i: -ties[0, i])
         who = [str(self.names_[i]) for i in engaged[:2]]
@@ -99,7 +122,5 @@ class Social(Recommender):
         n = len(self.interactions_.user_ids)
         self.ties_ = sp.csr_matrix((state["ties_val"], (state["ties_row"], state["ties_col"])),
                                    shape=(n, n))
-        x = self.interactions_.matrix.astype(np.float64).tocsr()
-        totals = np.asarray(x.sum(axis=1)).ravel()
-        self.normalised_ = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ x
+        self.normalised_ = self._normalised(self.interactions_)
         self.names_ = state["names"]
