@@ -1,7 +1,7 @@
 """Retention: of the people who started in a period, how many came back k periods later.
 
-A person's *start* is their first activity: any event (``activity="any"``; back-end calls
-excluded, as in sessions) or their first order (``activity="order"``). Period 0 is the
+A person's *start* is their first activity: any event (``activity="any"``, imported history
+included) or their first order (``activity="order"``). Period 0 is the
 period they started in, so its retention is 1. Rows are cohorts by start week or month
 (``by=None``) or groups — a trait's values or stored segments (``by="age"``,
 ``by="segment"``) — where each person still counts periods from their own start.
@@ -34,8 +34,7 @@ def activity(source: Source, kind: str = "any") -> ir.Table:
         rows = ix.filter(ix.signal == Signal.ORDER.value, ix.profile_id.notnull())
     else:
         e = source.events
-        rows = e.filter(e.profile_id.notnull(),
-                        e.platform.isnull() | (e.platform != "server"))
+        rows = e.filter(e.profile_id.notnull())
     return rows.select("profile_id", "timestamp")
 
 

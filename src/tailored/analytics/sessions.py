@@ -3,8 +3,9 @@
 The session is the person's, not the device's: a person who moves from phone to laptop
 within the gap stays in one session (stitching made them one profile). A session's
 ``platform`` is the platform of its first event. Calls from the shop's back end (platform
-``server``: refunds, e-mail service) are not visits and are left out. Events are ordered by
-time, then message id, so ties split the same way on every engine.
+``server``: refunds, e-mail service) are not visits and are left out, unless
+``include_server`` (imported history such as MovieLens ratings arrives as back-end calls).
+Events are ordered by time, then message id, so ties split the same way on every engine.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ def _check_gap(gap_minutes: float) -> float:
     return float(gap_minutes)
 
 
-def sessions(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES) -> ir.Table:
+def sessions(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES,
+             include_server: bool = False) -> ir.Table:
     """One row per session: ``profile_id``, ``session`` (1, 2, ... per person), ``platform``,
     ``start``, ``end``, ``events``, ``duration_seconds`` (0 for a one-event session)."""
     gap = _check_gap(gap_minutes) * 60.0
     require_events(source)
     e = source.events
-    e = e.filter(e.profile_id.notnull(), e.platform.isnull() | (e.platform != "server"))
+    e = e.filter(e.profile_id.notnull())
+    if not include_server:
+        e = e.filter(e.platform.isnull() | (e.platform != "server"))
     w = ibis.window(group_by=e.profile_id, order_by=[e.timestamp, e.message_id])
     t = e.mutate(seconds=e.timestamp.epoch_seconds().cast("float64"))
     t = t.mutate(prev=t.seconds.lag().over(w))
@@ -50,14 +54,14 @@ def sessions(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES) -> ir.
 
 
 def session_summary(source: Source, *, gap_minutes: float = DEFAULT_GAP_MINUTES,
-                    by: str | None = None) -> ir.Table:
+                    by: str | None = None, include_server: bool = False) -> ir.Table:
     """Totals over all sessions (or per ``by="platform"``): ``sessions``, ``people``,
     ``sessions_per_person``, ``events_per_session``, ``median_duration_seconds``,
     ``mean_duration_seconds`` and ``bounce_rate`` (share of one-event sessions)."""
     if by is not None and by not in _BY:
         raise InvalidInput(f"by must be one of {', '.join(_BY)} (or nothing), got {by!r}",
                            field="by")
-    s = sessions(source, gap_minutes=gap_minutes)
+    s = sessions(source, gap_minutes=gap_minutes, include_server=include_server)
     metrics = dict(
         sessions=s.count(), people=s.profile_id.nunique(),
         events_per_session=s.events.cast("float64").mean(),

@@ -76,6 +76,9 @@ def sessions_cmd(
     gap: Annotated[float, typer.Option(
         "--gap", help="Minutes of inactivity that end a session.")] = 30.0,
     by: Annotated[str | None, typer.Option("--by", help="platform, or nothing.")] = None,
+    include_server: Annotated[bool, typer.Option(
+        "--include-server", help="Count back-end calls (imported history) as visits too.")
+    ] = False,
     backend: BackendOption = "duckdb", snapshot: SnapshotOption = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -84,7 +87,8 @@ def sessions_cmd(
 
     with analytics_source(ctx, backend, snapshot) as source:
         started = time.perf_counter()
-        rows = rows_of(session_summary(source, gap_minutes=gap, by=by))
+        rows = rows_of(session_summary(source, gap_minutes=gap, by=by,
+                                       include_server=include_server))
     _report(ctx, as_json, f"sessions ({gap:g}-minute gap)",
             {"gap_minutes": gap, "by": by, "rows": rows}, started)
 
