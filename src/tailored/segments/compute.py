@@ -21,6 +21,8 @@ from tailored.store import Store
 from tailored.store.tables import events
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from tailored.analytics.source import Source
 
 __all__ = ["EMPTY_NOTE", "check_person", "compute_rules", "compute_segments",
@@ -37,11 +39,13 @@ def snapshot_event_names(source: Source) -> set[str]:
 
 
 def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
-                  kind: str = "rule", as_of: datetime | None = None) -> list[dict[str, Any]]:
+                  kind: str = "rule", as_of: datetime | None = None,
+                  metrics: ir.Table | None = None) -> list[dict[str, Any]]:
     """Evaluate named rules for everyone in ``source`` in one query and record each one's
-    membership. Returns, per segment, its size, who entered and left, and a note when empty."""
+    membership. Returns, per segment, its size, who entered and left, and a note when empty.
+    ``metrics`` as for :func:`~tailored.segments.compile.evaluation_query`."""
     started = time.perf_counter()
-    frame = evaluation_query(rules, source, as_of=as_of).execute()
+    frame = evaluation_query(rules, source, as_of=as_of, metrics=metrics).execute()
     query_seconds = time.perf_counter() - started
     out = []
     now = datetime.now(UTC)

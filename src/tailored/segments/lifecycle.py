@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from tailored.segments.definitions import define_segment
 from tailored.segments.rules import parse_rule
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from tailored.analytics.source import Source
     from tailored.store import Store
 
@@ -55,10 +58,9 @@ def _q(value: Any) -> float | None:
     return None if math.isnan(value) else round(value, 2)
 
 
-def _thresholds(source: Source, as_of: datetime | None) -> dict[str, float | None]:
-    """The 80th and 20th percentiles of purchase days and revenue among buyers, and of a
-    numeric ``income`` trait among the people who have one: one query each."""
-    f = customer_features(source, as_of=as_of)
+def _thresholds(source: Source, f: ir.Table) -> dict[str, float | None]:
+    """The 80th and 20th percentiles of purchase days and revenue among buyers (in the
+    metrics ``f``), and of a numeric ``income`` trait among the people who have one."""
     buyers = f.filter(f.orders > 0)
     row = buyers.aggregate(
         freq_high=buyers.purchase_days.cast("float64").quantile(_HIGH),
@@ -113,12 +115,27 @@ def compute_lifecycle(store: Store, source: Source, *, as_of: datetime | None = 
                       windows: LifecycleWindows = LifecycleWindows()) -> dict[str, Any]:
     """Compute and store every lifecycle segment in one query; sizes, thresholds, seconds."""
     started = time.perf_counter()
-    thresholds = _thresholds(source, as_of)
-    docs = lifecycle_rules(thresholds, windows)
-    for name, doc in docs.items():
-        define_segment(store, name, doc, kind="lifecycle")
-    rules = {name: parse_rule(doc) for name, doc in docs.items()}
-    results = compute_rules(store, source, rules, kind="lifecycle", as_of=as_of)
+    # The metrics are computed once, for the thresholds and the rules both, into a
+    # temporary table (Ibis's cache() fails to drop its table on DuckDB).
+    name = f"_lifecycle_metrics_{uuid.uuid4().hex[:12]}"
+    metrics = source.con.create_table(name, customer_features(source, as_of=as_of), temp=True)
+    try:
+        thresholds = _thresholds(source, metrics)
+        docs = lifecycle_rules(thresholds, windows)
+        for name, doc in docs.items():
+            define_segment(store, name, doc, kind="lifecycle")
+        rules = {name: parse_rule(doc) for name, doc in docs.items()}
+        results = compute_rules(store, source, rules, kind="lifecycle", as_of=as_of,
+                                metrics=metrics)
+    finally:
+        _drop(source, name)
     return {"segments": {r["segment"]: r for r in results},
             "sizes": {r["segment"]: r["size"] for r in results},
             "thresholds": thresholds, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _drop(source: Source, name: str) -> None:
+    # Ibis's drop_table renders an empty name for a temporary table on DuckDB.
+    result = source.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+    if hasattr(result, "close"):
+        result.close()

@@ -1,0 +1,108 @@
+"""Lifecycle and rule segments for every customer of Online Retail II, from the store.
+
+Imports the data set into a fresh SQLite store (timed apart), then times what `tailored
+segment lifecycle` does: a snapshot of the store, the percentile thresholds, every lifecycle
+segment in one query, and recording the membership (target: all of it under 5 s). Then a
+rule segment with an event window, a metric and a trait, and the one-person path
+(`segment check`) for a sample of customers. DuckDB always; PostgreSQL too with --postgres.
+
+    python benchmarks/segments.py [--retail PATH] [--db URL] [--postgres URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATASETS = Path(os.environ.get("TAILORED_DATASETS", HERE.parent.parent / "shared" / "datasets"))
+RULE = {"all": [{"event": "Order Completed", "count": {">=": 3}, "within_days": 90},
+                {"metric": "avg_order_value", ">": 50},
+                {"trait": "country", "=": "United Kingdom"}]}
+TARGET_SECONDS = 5.0
+
+
+def run(retail: Path, db: str | None, postgres: str | None) -> dict[str, Any]:
+    from tailored.analytics import opened
+    from tailored.ingest import Ingestor
+    from tailored.ingest.sources.online_retail import read_online_retail
+    from tailored.segments import check_person, compute_lifecycle, define_segment
+    from tailored.segments.compute import compute_segments
+    from tailored.segments.membership import current_members
+    from tailored.store import Store
+    from tailored.store.snapshots import export_snapshot
+
+    tmp = Path(tempfile.mkdtemp(prefix="segments-bench-"))
+    out: dict[str, Any] = {"data_set": retail.name}
+    store = Store.open(db or f"sqlite:///{tmp / 'store.db'}")
+    started = time.perf_counter()
+    if db is None:
+        report = Ingestor(store).ingest(read_online_retail(retail))
+        out["import_seconds"] = round(time.perf_counter() - started, 2)
+        out["events"] = report.accepted
+    backends = [("duckdb", None)] + ([("postgres", postgres)] if postgres else [])
+    for backend, url in backends:
+        started = time.perf_counter()
+        folder = tmp / f"snap-{backend}"
+        export_snapshot(store, folder)
+        snapped = time.perf_counter()
+        with opened(folder, backend, url=url, schema="segments_bench") as source:
+            loaded = time.perf_counter()
+            result = compute_lifecycle(store, source)
+            done = time.perf_counter()
+            define_segment(store, "bench_rule", RULE)
+            rule_started = time.perf_counter()
+            rule = compute_segments(store, source, ["bench_rule"])[0]
+            rule_seconds = time.perf_counter() - rule_started
+        total = done - started
+        out[backend] = {
+            "lifecycle_seconds_from_store": round(total, 3),
+            "snapshot_seconds": round(snapped - started, 3),
+            "load_seconds": round(loaded - snapped, 3),
+            "lifecycle_seconds": round(done - loaded, 3),
+            "sizes": result["sizes"], "thresholds": result["thresholds"],
+            "target": f"< {TARGET_SECONDS} s", "met": total < TARGET_SECONDS,
+            "rule_seconds": round(rule_seconds, 3), "rule_size": rule["size"],
+        }
+    sample = current_members(store, "bench_rule")[:50] or current_members(store, "active")[:50]
+    times = []
+    for pid in sample:
+        t = time.perf_counter()
+        check_person(store, "bench_rule", pid, record=False)
+        times.append(time.perf_counter() - t)
+    if times:
+        out["check_person_ms"] = {"median": round(statistics.median(times) * 1000, 1),
+                                  "max": round(max(times) * 1000, 1), "people": len(times)}
+    store.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--retail", type=Path,
+                        default=DATASETS / "online-retail-ii" / "online_retail_II.parquet")
+    parser.add_argument("--db", help="an existing store with the data already imported")
+    parser.add_argument("--postgres", help="also run on this PostgreSQL (analytics schema)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    if not args.retail.exists() and args.db is None:
+        sys.exit(f"data set not found: {args.retail} (give --retail PATH)")
+    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "results": [run(args.retail, args.db, args.postgres)]}
+    results = HERE / "results" / "segments.jsonl"
+    results.parent.mkdir(exist_ok=True)
+    with results.open("a") as fh:
+        fh.write(json.dumps(result) + "\n")
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()
