@@ -61,3 +61,11 @@ def test_a_model_trained_on_another_catalogue_asks_for_a_retrain(shop: Path) -> 
     assert r.returncode == 1 and "catalogue changed" in r.stderr and "tailored train" in r.stderr
     assert run(["train", "--model", "item-knn"], shop).returncode == 0
     assert run(["recommend", "u0"], shop).returncode == 0
+
+
+def test_filters_that_match_nothing_give_an_empty_list_and_why(shop: Path) -> None:
+    assert run(["train", "--model", "item-knn"], shop).returncode == 0
+    r = run(["recommend", "u0", "--brand", "Nope", "--json"], shop)
+    body = json.loads(r.stdout)
+    assert r.returncode == 0 and body["items"] == []
+    assert body["note"].startswith("no item is of brand Nope among the 8 items")

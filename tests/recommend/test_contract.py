@@ -87,7 +87,14 @@ class RecommenderContract:
             self.fitted().recommend("p0", k=k)
 
     def test_filters_that_match_nothing_give_an_empty_list(self) -> None:
-        assert self.fitted().recommend("p0", k=5, filters=Filters(brands=("None",))) == []
+        model = self.fitted()
+        nothing = Filters(brands=("None",))
+        assert model.recommend("p0", k=5, filters=nothing) == []
+        assert model.why_empty("p0", nothing).startswith("no item is of brand None among")
+        cheap_books = Filters(categories=("Books",), price_max=0.01)
+        assert model.recommend("p0", k=5, filters=cheap_books) == []
+        assert "priced at most 0.01" in model.why_empty("p0", cheap_books)
+        assert "in category Books" in model.why_empty("p0", cheap_books)
 
     def test_category_and_price_filters_apply(self) -> None:
         model = self.fitted()

@@ -56,23 +56,54 @@ class Filters:
     boosts: tuple[tuple[str, float], ...] = ()
     pinned: tuple[str, ...] = ()
 
+    def _steps(self, catalog: CatalogView, item_index: dict[str, int], n: int
+               ) -> list[tuple[str, np.ndarray]]:
+        """Each active rule, described, with the items it lets through."""
+        steps: list[tuple[str, np.ndarray]] = []
+        if self.available_only:
+            steps.append(("available", catalog.available))
+        if self.categories:
+            steps.append((f"in category {' or '.join(self.categories)}", np.array(
+                [any(str(c).startswith(p) for p in self.categories)
+                 for c in catalog.categories], dtype=bool)))
+        if self.brands:
+            steps.append((f"of brand {' or '.join(self.brands)}",
+                          np.isin(catalog.brands, list(self.brands))))
+        if self.price_min is not None:
+            steps.append((f"priced at least {self.price_min:g}",
+                          np.nan_to_num(catalog.prices, nan=-np.inf) >= self.price_min))
+        if self.price_max is not None:
+            steps.append((f"priced at most {self.price_max:g}",
+                          np.nan_to_num(catalog.prices, nan=np.inf) <= self.price_max))
+        if self.exclude:
+            keep = np.ones(n, dtype=bool)
+            keep[[item_index[i] for i in self.exclude if i in item_index]] = False
+            steps.append(("not excluded", keep))
+        return steps
+
     def allowed(self, catalog: CatalogView, item_index: dict[str, int], n: int) -> np.ndarray:
         mask = np.ones(n, dtype=bool)
-        if self.available_only:
-            mask &= catalog.available
-        if self.categories:
-            mask &= np.array([any(str(c).startswith(p) for p in self.categories)
-                              for c in catalog.categories])
-        if self.brands:
-            mask &= np.isin(catalog.brands, list(self.brands))
-        if self.price_min is not None:
-            mask &= np.nan_to_num(catalog.prices, nan=-np.inf) >= self.price_min
-        if self.price_max is not None:
-            mask &= np.nan_to_num(catalog.prices, nan=np.inf) <= self.price_max
-        for item_id in self.exclude:
-            if item_id in item_index:
-                mask[item_index[item_id]] = False
+        for _, keep in self._steps(catalog, item_index, n):
+            mask &= keep
         return mask
+
+    def why_empty(self, catalog: CatalogView, item_index: dict[str, int], n: int,
+                  seen: np.ndarray | None = None) -> str:
+        """Why no item is left, in words: the first rule that leaves none, with how many
+        items there were before it."""
+        mask = np.ones(n, dtype=bool)
+        said: list[str] = []
+        for words, keep in self._steps(catalog, item_index, n):
+            left = mask & keep
+            if not left.any():
+                before = f" among the {int(mask.sum()):,} items " + (
+                    "that are " + " and ".join(said) if said else "of the catalogue")
+                return f"no item is {words}{before}"
+            mask, said = left, [*said, words]
+        if seen is not None and self.exclude_seen and not (mask & ~seen).any():
+            return (f"the person has already engaged with every item that is "
+                    f"{' and '.join(said) or 'in the catalogue'} ({int(mask.sum()):,})")
+        return "no item passes the filters"
 
 
 def _check_k(k: int) -> None:
@@ -223,6 +254,16 @@ class Recommender(ABC):
                                taken, k - len(picks), reason, positive_only=False, cap=cap,
                                taken=picks)
         return picks
+
+    def why_empty(self, user: str, filters: Filters) -> str:
+        """Why ``recommend(user, k, filters)`` gives no item, in words a marketer can read."""
+        self._check_fitted()
+        data, n = self.interactions_, len(self.interactions_.item_ids)
+        row = self._row(user)
+        seen = np.zeros(n, dtype=bool)
+        if row is not None:
+            seen[row.indices] = True
+        return filters.why_empty(self.catalog_, data.item_index, n, seen)
 
     def _popular_reason(self, item: int) -> str:
         return f"popular: {int(self.popularity_[item])} people engaged with it"

@@ -90,9 +90,12 @@ def recommendations_for(
         profile_id = None
     who = profile_id or person
     items = [r.to_dict() for r in recommender.recommend(who, k, filters)]
-    return {"user": person, "profile_id": profile_id,
-            "model": recommender.metadata_.get("model", recommender.name), "items": items,
-            "preferences": recommender.preferences(who)}
+    answer = {"user": person, "profile_id": profile_id,
+              "model": recommender.metadata_.get("model", recommender.name), "items": items,
+              "preferences": recommender.preferences(who)}
+    if not items:
+        answer["note"] = recommender.why_empty(who, filters)
+    return answer
 
 
 def load_model(models_dir: Path, name: str) -> Recommender:
