@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PACKAGES = ["tailored.events", "tailored.catalog", "tailored.identity", "tailored.store",
-            "tailored.recommend", "tailored.evaluate",
+            "tailored.recommend", "tailored.evaluate", "tailored.predict",
             "tailored.ingest", "tailored.demo", "tailored.errors", "tailored.config"]
 
 
