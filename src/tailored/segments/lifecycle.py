@@ -137,5 +137,5 @@ def compute_lifecycle(store: Store, source: Source, *, as_of: datetime | None = 
 def _drop(source: Source, name: str) -> None:
     # Ibis's drop_table renders an empty name for a temporary table on DuckDB.
     result = source.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-    if hasattr(result, "close"):
+    if source.backend == "postgres":  # a cursor there; on DuckDB, the connection itself
         result.close()
