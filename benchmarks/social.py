@@ -20,7 +20,12 @@ Scored on the test split at k=10 with our metric code, per group:
 * ``everyone``: every person with a test artist;
 * ``many friends``: people with at least ``--many-friends`` (default 20) friends;
 * ``few plays``: people with no more than ``--few-items`` (default 10) artists in training
-  — the people a social signal should help most.
+  — the people a social signal should help most (few on Last.fm, whose data keeps each
+  person's top 50 artists);
+* ``cold (3 artists)``: a second scenario, because that group is small: ``--cold`` people
+  (default 300, seed 0, each with at least 5 test artists) keep only 3 random artists of
+  their training history; every model (tuned settings from the first scenario) is refit on
+  that training set and scored on those people's same test artists.
 
     .venv/bin/python benchmarks/social.py [--lastfm PATH]
     .venv/bin/python benchmarks/social.py --report
@@ -134,7 +139,44 @@ def _tune(name: str, grid: list[dict[str, Any]], inner: Any, side: Any) -> dict[
     return {"params": best[1], "val_ndcg@10": best[0] if best[0] >= 0 else None}
 
 
-def run(folder: Path, many_friends: int, few_items: int) -> list[dict[str, Any]]:
+def _cold(split: Any, side: Any, tuned: dict[str, dict[str, Any]], best: str,
+          hybrid: dict[str, Any], n_people: int) -> list[dict[str, Any]]:
+    """The same models refit after ``n_people`` lose all but 3 artists of their history."""
+    import numpy as np
+
+    from tailored.evaluate import InteractionTable
+
+    rng = np.random.default_rng(SEED)
+    test_users = split.test.users.astype(str)
+    names, counts = np.unique(test_users, return_counts=True)
+    chosen = set(rng.choice(names[counts >= 5], size=min(n_people, int((counts >= 5).sum())),
+                            replace=False).tolist())
+    train_users = split.train.users.astype(str)
+    keep = np.ones(len(train_users), dtype=bool)
+    for u in chosen:
+        rows = np.flatnonzero(train_users == u)
+        keep[rng.permutation(rows)[3:]] = False
+    t = split.train
+    train = InteractionTable(t.users[keep], t.items[keep], None,
+                             None if t.ratings is None else t.ratings[keep])
+    in_test = np.isin(test_users, list(chosen))
+    test = InteractionTable(split.test.users[in_test], split.test.items[in_test], None,
+                            None if split.test.ratings is None
+                            else split.test.ratings[in_test])
+    out = []
+    for name, params in [("popular", {}), (best, tuned[best]["params"]),
+                         ("social", tuned["social"]["params"]), ("hybrid", hybrid)]:
+        started = time.perf_counter()
+        result = _score(name, params, train, test, side, {})
+        result["groups"] = {"cold (3 artists)": result["groups"]["everyone"]}
+        out.append({"model": name, "scenario": "cold", "tuned": {"params": params},
+                    "final": result, "wall_seconds": round(time.perf_counter() - started, 1)})
+        print(f"cold {name:10} {result['groups']['cold (3 artists)'][f'ndcg@{K}']:.4f}",
+              file=sys.stderr)
+    return out
+
+
+def run(folder: Path, many_friends: int, few_items: int, cold: int) -> list[dict[str, Any]]:
     import numpy as np
 
     from tailored.evaluate import per_user_random_split, validation_split
@@ -176,6 +218,7 @@ def run(folder: Path, many_friends: int, few_items: int) -> list[dict[str, Any]]
     rows.append({"model": "hybrid", "tuned": {"params": hybrid}, "final": result,
                  "wall_seconds": round(time.perf_counter() - started, 1)})
     print(f"hybrid     {result['groups']['everyone'][f'ndcg@{K}']:.4f}", file=sys.stderr)
+    rows += _cold(split, side, tuned, best, hybrid, cold)
     run_id = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     for r in rows:
@@ -188,6 +231,8 @@ def report(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     run_id = rows[-1]["run"]
     rows = [r for r in rows if r["run"] == run_id]
+    cold = [r for r in rows if r.get("scenario") == "cold"]
+    rows = [r for r in rows if r.get("scenario") != "cold"]
     best = rows[0]["best_non_social"]
     groups = list(rows[0]["final"]["groups"])
     sizes = {g: rows[0]["final"]["groups"][g]["people"] for g in groups}
@@ -199,6 +244,15 @@ def report(path: Path) -> str:
         cells = [f"{r['final']['groups'][g][f'ndcg@{K}']:.4f} / "
                  f"{r['final']['groups'][g][f'recall@{K}']:.4f}" for g in groups]
         body.append(f"| {name} | " + " | ".join(cells) + f" | {r['final']['train_seconds']} |")
+    if cold:
+        people = cold[0]["final"]["groups"]["cold (3 artists)"]["people"]
+        body += ["", f"Cold (3 artists kept of their training history, {people} people):", "",
+                 "| model | NDCG@10 | Recall@10 | hit rate@10 |", "|---|---:|---:|---:|"]
+        for r in sorted(cold, key=lambda r: -r["final"]["groups"]["cold (3 artists)"][
+                f"ndcg@{K}"]):
+            g = r["final"]["groups"]["cold (3 artists)"]
+            body.append(f"| {r['model']} | {g[f'ndcg@{K}']:.4f} | {g[f'recall@{K}']:.4f} | "
+                        f"{g[f'hit_rate@{K}']:.4f} |")
     return "\n".join([f"Run {run_id}.", "", *head, *body])
 
 
@@ -207,6 +261,7 @@ def main() -> None:
     ap.add_argument("--lastfm", type=Path, default=DEFAULT)
     ap.add_argument("--many-friends", type=int, default=20)
     ap.add_argument("--few-items", type=int, default=10)
+    ap.add_argument("--cold", type=int, default=300, help="people made cold in scenario 2")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args()
@@ -216,7 +271,7 @@ def main() -> None:
     if not args.lastfm.exists():
         sys.exit(f"skipped: no Last.fm data at {args.lastfm} (pass --lastfm PATH)")
     sys.path.insert(0, str(ROOT / "src"))
-    rows = run(args.lastfm, args.many_friends, args.few_items)
+    rows = run(args.lastfm, args.many_friends, args.few_items, args.cold)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as f:
         for r in rows:
