@@ -79,7 +79,7 @@ def _peer(source: Any, cal_end: date, hold_end: date, unit: str, work: Path
     from tailored.predict.purchases import day_of, purchase_days
 
     if not PEER_PYTHON.exists():
-        return {"skipped": f"no {PEER_PYTHON}: see benchmarks/_lifetimes_peer.py"}
+        return {"skipped": f"no {PEER_PYTHON}: see benchmarks/requirements-lifetimes.txt"}
     days = purchase_days(source).execute()
     days["date"] = [day_of(d) for d in days["day"]]
     csv = work / "purchases.csv"
