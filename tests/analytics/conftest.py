@@ -28,7 +28,7 @@ WEB = {"library": {"name": "analytics.js"}, "userAgent": "Mozilla/5.0 (X11; Linu
 ANDROID = {"device": {"id": "dev-c", "type": "android"}, "os": {"name": "Android"}}
 ITEMS = [
     {"item_id": "p1", "title": "Runner", "category": "Shoes > Running", "brand": "Acme",
-     "price": 50.0},
+     "price": 50.0, "tags": ["sport", "outdoor"]},
     {"item_id": "p2", "title": "Novel", "category": "Books", "brand": "Verde", "price": 10.0},
 ]
 

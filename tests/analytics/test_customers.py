@@ -64,7 +64,7 @@ def test_age_band_keeps_text_that_is_already_a_band() -> None:
         "25-34", "under 18", "65+", "25-34", None]
 
 
-def test_favourites_weigh_orders_over_carts_over_views(tiny: Source) -> None:
+def test_favourites_weigh_orders_over_carts_over_views_and_ratings_by_stars(tiny: Source) -> None:
     users = user_of(tiny)
     got: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for r in rows(favourites(tiny)):
@@ -74,9 +74,12 @@ def test_favourites_weigh_orders_over_carts_over_views(tiny: Source) -> None:
     assert got["a", "brand"] == [("Acme", 11.0), ("Verde", 6.0)]
     assert got["a", "product"] == [("p1", 11.0), ("p2", 6.0)]
     assert got["b", "category"] == [("Shoes > Running", 4.0)]
-    assert got["c", "brand"] == [("Verde", 11.0)]
+    # c: p2 viewed (1), carted (3), ordered (5), rated 3 stars (0).
+    assert got["c", "brand"] == [("Verde", 9.0)]
+    assert got["a", "tag"] == [("outdoor", 11.0), ("sport", 11.0)]
+    assert ("c", "tag") not in got
     top1 = rows(favourites(tiny, top=1))
-    assert all(r["rank"] == 1 for r in top1) and len(top1) == 9
+    assert all(r["rank"] == 1 for r in top1) and len(top1) == 11
 
 
 def test_price_range_is_the_middle_half_of_prices(tiny: Source) -> None:

@@ -53,25 +53,30 @@ def needs(
     backend: BackendOption = "duckdb", snapshot: SnapshotOption = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Each person's favourite categories, brands and products, and their price range."""
+    """Each person's favourite categories, brands, products and tags, and price range."""
     from tailored.analytics.needs import favourites, price_ranges
 
     with analytics_source(ctx, backend, snapshot) as source:
         started = time.perf_counter()
-        ranges = rows_of(price_ranges(source, profile_id=profile), limit=limit)
-        ids = [r["profile_id"] for r in ranges]
         fav = favourites(source, top=top, profile_id=profile)
+        ids = [r["profile_id"] for r in rows_of(
+            fav.select("profile_id").distinct().order_by("profile_id"), limit=limit)]
         favs = rows_of(fav.filter(fav.profile_id.isin(ids))) if ids else []
+        ranges = price_ranges(source, profile_id=profile)
+        priced = rows_of(ranges.filter(ranges.profile_id.isin(ids))) if ids else []
     people: dict[str, dict[str, Any]] = {
-        r.pop("profile_id"): {"category": [], "brand": [], "product": [], "price": r}
-        for r in ranges}
+        pid: {"category": [], "brand": [], "product": [], "tag": [], "price": None}
+        for pid in ids}
     for f in favs:
         people[f["profile_id"]][f["kind"]].append({"value": f["value"], "score": f["score"]})
+    for r in priced:
+        people[r.pop("profile_id")]["price"] = r
     listed = [{"profile_id": pid, **v} for pid, v in people.items()]
     data = {"people": listed, "seconds": round(time.perf_counter() - started, 3)}
     rows = [{"profile_id": p["profile_id"],
-             **{k: ", ".join(x["value"] for x in p[k]) for k in ("category", "brand")},
-             "price": f"{p['price']['price_low']:g}-{p['price']['price_high']:g}"}
+             **{k: ", ".join(x["value"] for x in p[k]) for k in ("category", "brand", "tag")},
+             "price": (f"{p['price']['price_low']:g}-{p['price']['price_high']:g}"
+                       if p["price"] else "-")}
             for p in listed]
     emit(ctx, as_json, data, lambda c: render_rows(c, rows, title="needs"))
 
