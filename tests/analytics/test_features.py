@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tailored.analytics import category_shares, customer_features, opened
+from tailored.analytics import category_shares, customer_features, opened, price_profile
 from tailored.catalog import Item
 from tailored.errors import InvalidInput
 from tailored.ingest import Ingestor
@@ -46,8 +46,9 @@ BASE_EVENTS = [
      "traits": {"plan": "pro"}},
 ]
 ITEMS = [Item(item_id="sku1", title="Pan", category=["Home", "Kitchen"], price=10),
-         Item(item_id="sku2", title="Book", category=["Books"], price=5),
-         Item(item_id="sku3", title="Tent", category=["Outdoor", "Camping"], price=20)]
+         Item(item_id="sku2", title="Book", category=["Books"], price=5, tags=["sale"]),
+         Item(item_id="sku3", title="Tent", category=["Outdoor", "Camping"], price=20),
+         Item(item_id="sku4", title="Pot", category=["Home", "Kitchen"], price=30)]
 
 
 def build_snapshot(tmp_path: Path, name: str, events: list[dict[str, Any]]) -> Path:
@@ -133,6 +134,21 @@ def test_category_shares_sum_to_one(tmp_path: Path, backend: tuple[str, str | No
     assert df.loc["bob", "share_outdoor"] == pytest.approx(0.5)
     shares = df[[c for c in df.columns if c.startswith("share_")]]
     assert shares.sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
+
+
+def test_price_profile_compares_with_the_category_median(
+        tmp_path: Path, backend: tuple[str, str | None]) -> None:
+    folder = build_snapshot(tmp_path, "snap", BASE_EVENTS)
+    name, url = backend
+    with opened(folder, name, url=url, schema="c2_prices") as source:
+        users = source.profiles.select("profile_id", "user_id").execute()
+        df = price_profile(source).execute().merge(users, on="profile_id")
+    df = df.set_index("user_id").sort_index()
+    # Home's median is 20 (10 and 30): ann's three sku1 rows are at 0.5, her Books and
+    # Outdoor lines at 1 → (1.5 + 2) / 5; one of her five rows is the sale book.
+    assert df.loc["ann", "price_index"] == pytest.approx(0.7)
+    assert df.loc["ann", "sale_share"] == pytest.approx(0.2)
+    assert (df.loc["bob", "price_index"], df.loc["bob", "sale_share"]) == (1.0, 0.5)
 
 
 def test_naive_as_of_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from tailored.analytics.features import (
     FEATURE_COLUMNS,
     category_shares,
     customer_features,
+    price_profile,
     resolve_as_of,
 )
 from tailored.analytics.funnels import DEFAULT_STEPS, FUNNEL_BY, device_of, event_names, funnel
@@ -75,6 +76,7 @@ __all__ = [
     "people",
     "period_index",
     "period_start",
+    "price_profile",
     "price_ranges",
     "profile_groups",
     "ratings",

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from tailored.analytics.source import Source
 
-__all__ = ["FEATURE_COLUMNS", "category_shares", "customer_features", "resolve_as_of"]
+__all__ = ["FEATURE_COLUMNS", "category_shares", "customer_features", "price_profile",
+           "resolve_as_of"]
 
 #: The columns of :func:`customer_features`, in order.
 FEATURE_COLUMNS = (
@@ -161,6 +162,35 @@ def category_shares(source: Source, *, as_of: datetime | None = None, level: int
         shares[column] = rows.count(where=rows.category == name).cast("float64") / total
     return rows.group_by("profile_id").aggregate(**shares) if shares else \
         rows.select("profile_id").distinct()
+
+
+def price_profile(source: Source, *, as_of: datetime | None = None,
+                  signals: tuple[str, ...] = ("view", "cart", "order"),
+                  sale_tag: str = "sale") -> ir.Table:
+    """Per profile, how pricey what they look at and buy is: ``price_index`` (the mean of
+    item price ÷ the median price of the item's top-level category, so 1 is typical and 0.5
+    is half price, comparable across categories) and ``sale_share`` (the share of their
+    interactions with items tagged ``sale_tag``). Same ``as_of`` rule as
+    :func:`customer_features`; items without a price are left out of the index.
+    """
+    when, inclusive = resolve_as_of(source, as_of)
+    at = ibis.literal(when, type=_UTC_TS)
+    items = source.items
+    items = items.select(item_id=items.item_id, top=items.category[0], price=items.price,
+                         sale=items.tags.contains(sale_tag).fill_null(False))
+    medians = items.filter(items.price > 0).group_by("top").aggregate(
+        median_price=items.price.median())
+    priced = items.left_join(medians, items.top == medians.top).select(
+        item_id=items.item_id, sale=items.sale,
+        relative=ibis.ifelse(medians.median_price > 0, items.price / medians.median_price,
+                             ibis.null("float64")))
+    ix = _before(source.interactions, at, inclusive)
+    ix = ix.filter(ix.profile_id.notnull() & ix.signal.isin(list(signals)))
+    rows = ix.inner_join(priced, ix.item_id == priced.item_id).select(
+        profile_id=ix.profile_id, relative=priced.relative, sale=priced.sale)
+    return rows.group_by("profile_id").aggregate(
+        price_index=rows.relative.mean().cast("float64"),
+        sale_share=ibis.ifelse(rows.sale, 1.0, 0.0).mean())
 
 
 def _slug(name: str) -> str:

@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tailored.analytics.features import category_shares, customer_features
+from tailored.analytics.features import category_shares, customer_features, price_profile
 from tailored.errors import InvalidInput
 from tailored.segments.portraits import describe_clusters
 
@@ -173,8 +173,10 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
 
 def clustering_frame(source: Source, *, as_of: datetime | None = None,
                      features: str = "all") -> pd.DataFrame:
-    """Customer features for clustering, indexed by profile_id: behaviour, category shares
-    ("taste"), or both. Customers are profiles with any interaction."""
+    """Customer features for clustering, indexed by profile_id: "behaviour" (activity,
+    orders, spend, recency), "taste" (the share of interest per top-level category) or
+    "all" (both, plus how focused the interest is, the price index and the share of sale
+    items). Customers are profiles with any interaction."""
     if features not in FEATURE_SETS:
         raise InvalidInput(f"features must be one of {', '.join(FEATURE_SETS)}, got "
                            f"{features!r}", field="features")
@@ -185,8 +187,17 @@ def clustering_frame(source: Source, *, as_of: datetime | None = None,
     if features == "behaviour":
         return frame.sort_index()
     shares = category_shares(source, as_of=as_of).execute().set_index("profile_id")
-    frame = frame.join(shares, how="left").fillna(0.0)
+    prices = price_profile(source, as_of=as_of).execute().set_index("profile_id")
+    frame = frame.join(shares, how="left").join(prices, how="left")
+    # How concentrated a person's interest is (Herfindahl index of the shares: 1 = one
+    # category only): broad browsers, such as bargain hunters, stand out by it.
+    frame["category_focus"] = (frame[list(shares.columns)].fillna(0.0) ** 2).sum(axis=1)
+    # Without priced interactions a person is typical (index 1), not free (0).
+    frame["price_index"] = frame["price_index"].fillna(1.0)
+    frame = frame.fillna(0.0)
     if features == "taste":
+        # Shares alone recover the demo shop's tastes best (docs/segments-models.md): the
+        # focus and price columns add noise there, so they serve "all" and the portraits.
         frame = frame[list(shares.columns)]
     return frame.sort_index()
 

@@ -33,6 +33,14 @@ def describe_feature(name: str, mean: float, overall: float) -> str:
     if name.startswith("share_"):
         category = name.removeprefix("share_").replace("_", " ").title()
         return f"{mean:.0%} of their interest in {category} (average {overall:.0%})"
+    if name == "price_index":
+        return (f"looks at items priced {mean:.2f}× their category's median "
+                f"(everyone: {overall:.2f}×)")
+    if name == "category_focus":
+        return (f"interest focused {mean:.2f} on one category (Herfindahl index; everyone: "
+                f"{overall:.2f}, 1 = a single category)")
+    if name == "sale_share":
+        return f"{mean:.0%} of their interest in sale items (average {overall:.0%})"
     if name == "recency_days":
         return f"last seen {mean:.0f} days ago on average (everyone: {overall:.0f})"
     if name == "order_recency_days":
