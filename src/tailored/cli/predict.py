@@ -158,9 +158,11 @@ def propensity_cmd(
     write: WriteOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Who will buy in the next N days: logistic regression, random forest and gradient
-    boosting beside a recency-only baseline, on a temporal holdout; scores written to the
-    purchase_propensity trait."""
+    """Who will buy in the next N days; scores written to the purchase_propensity trait.
+
+    Logistic regression, random forest and gradient boosting beside a recency-only baseline,
+    trained before the cut-off and tested on the N days after it.
+    """
     _classify(ctx, "purchase", cutoff, horizon_days, backend, snapshot, write, as_json)
 
 
@@ -174,8 +176,10 @@ def churn_cmd(
     write: WriteOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Which customers will not buy again in the next N days: the same models and metrics as
-    propensity, over customers with an order; scores written to the churn_risk trait."""
+    """Which customers will not buy again in the next N days; scores in the churn_risk trait.
+
+    The same models and metrics as propensity, over customers with an order.
+    """
     _classify(ctx, "churn", cutoff, horizon_days, backend, snapshot, write, as_json)
 
 
