@@ -204,6 +204,8 @@ def test_review_sentiment_by_item_category_segment_and_month(
     # Two written reviews and one feedback comment; the rating without text is no text.
     assert result["overall"]["texts"] == 3
     assert result["by_language"]["zh"]["texts"] == 1
+    assert result["rated_texts"] == 2
+    assert result["score_rating_correlation"] is None  # too few rated texts to say
     assert result["by_kind"] == {
         "feedback": {**result["by_kind"]["feedback"], "texts": 1, "mean_rating": None},
         "review": {**result["by_kind"]["review"], "texts": 2, "mean_rating": 4.5}}

@@ -120,8 +120,14 @@ def review_sentiment(source: Source, *, model: ChineseSentiment | None = None,
     scored["rating"] = pd.to_numeric(scored["rating"], errors="coerce")
     stamps = pd.to_datetime(scored["timestamp"], utc=True).dt.tz_localize(None)
     scored["period"] = stamps.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
+    rated = scored.dropna(subset=["rating"])
+    # How far the text's mood agrees with the stars its writer gave (Spearman's rank
+    # correlation): a check of the scorers on the shop's own reviews.
+    agreement = (round(float(rated["score"].corr(rated["rating"], method="spearman")), 4)
+                 if len(rated) > 2 and rated["rating"].nunique() > 1 else None)
     out: dict[str, Any] = {
         "kinds": list(kinds), "overall": _summary(scored),
+        "score_rating_correlation": agreement, "rated_texts": len(rated),
         "by_language": {lang: _summary(part) for lang, part in
                         scored.groupby("language", sort=True)},
         "by_kind": {k: _summary(part) for k, part in scored.groupby("kind", sort=True)},
