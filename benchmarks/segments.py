@@ -96,7 +96,9 @@ def main() -> None:
     if not args.retail.exists() and args.db is None:
         sys.exit(f"data set not found: {args.retail} (give --retail PATH)")
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "results": [run(args.retail, args.db, args.postgres)]}
+              "results": [run(args.retail, args.db, args.postgres)],
+              # The machine is shared: its load says how far the seconds can be trusted.
+              "cpus": os.cpu_count(), "load_average": [round(x, 1) for x in os.getloadavg()]}
     results = HERE / "results" / "segments.jsonl"
     results.parent.mkdir(exist_ok=True)
     with results.open("a") as fh:

@@ -93,7 +93,8 @@ def check_person(store: Store, name: str, person: str, *, as_of: datetime | None
     ``as_of`` as for the batch path: by default the store's latest event, every event
     counting; given, only events strictly before it.
     """
-    rule = segment_rule(store, name)
+    segment = get_segment(store, name)
+    rule = segment_rule(store, name, segment=segment)
     if as_of is None:
         when, inclusive = _store_latest_event(store) or datetime.now(UTC), True
     else:
@@ -103,7 +104,6 @@ def check_person(store: Store, name: str, person: str, *, as_of: datetime | None
     result: dict[str, Any] = {"segment": name, "profile_id": pid, "member": member,
                               "as_of": when.isoformat(), "metrics": dict(view.metrics)}
     if record:
-        kind = get_segment(store, name)["kind"]
-        change = set_member(store, name, pid, member, kind=kind)
+        change = set_member(store, name, pid, member, kind=segment["kind"])
         result.update(was_member=change["was_member"], change=change["change"])
     return result

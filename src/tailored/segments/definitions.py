@@ -62,7 +62,7 @@ def get_segment(store: Store, name: str) -> dict[str, Any]:
             require_segment(conn, name)  # raises NotFound, naming close names
             raise NotFound(f"no segment {name!r}")
     data = dict(row._mapping)
-    data["size"] = segment_sizes(store).get(name, 0)
+    data["size"] = segment_sizes(store, [name]).get(name, 0)
     return data
 
 
@@ -76,9 +76,10 @@ def list_segments(store: Store) -> list[dict[str, Any]]:
     return [{**dict(r._mapping), "size": sizes.get(r.name, 0)} for r in rows]
 
 
-def segment_rule(store: Store, name: str, *, known_events: set[str] | None = None) -> Rule:
-    """The parsed rule of a rule segment."""
-    data = get_segment(store, name)
+def segment_rule(store: Store, name: str, *, known_events: set[str] | None = None,
+                 segment: dict[str, Any] | None = None) -> Rule:
+    """The parsed rule of a rule segment (``segment``: its row, if already read)."""
+    data = segment or get_segment(store, name)
     if data["definition"] is None or data["kind"] not in RULE_KINDS:
         raise InvalidInput(f"segment {name!r} is a {data['kind']} segment, made by its model, "
                            "not by a rule", field="segment")

@@ -155,12 +155,14 @@ def profile_segments(store: Store, profile_id: str) -> list[dict[str, Any]]:
             for s, e, left in rows]
 
 
-def segment_sizes(store: Store) -> dict[str, int]:
-    """Every segment's current size (0 for an empty one), by name."""
+def segment_sizes(store: Store, segments: Sequence[str] | None = None) -> dict[str, int]:
+    """The current size of every segment (or of ``segments``), 0 for an empty one."""
     with store.reading() as conn:
-        sizes = dict.fromkeys(conn.scalars(sa.select(segments_table.c.name).order_by(
-            segments_table.c.name)), 0)
-        current = _current().subquery()
+        names = sa.select(segments_table.c.name).order_by(segments_table.c.name)
+        if segments is not None:
+            names = names.where(segments_table.c.name.in_(list(segments)))
+        sizes = dict.fromkeys(conn.scalars(names), 0)
+        current = _current(None if segments is None else list(segments)).subquery()
         for name, n in conn.execute(sa.select(current.c.segment, sa.func.count())
                                     .group_by(current.c.segment)):
             sizes[name] = int(n)
