@@ -76,6 +76,9 @@ def profile_groups(source: Source, by: str) -> ir.Table:
             raise InvalidInput(
                 "no one is in a segment in this snapshot: compute segments (`tailored segment "
                 "...`) and take a new snapshot, or group by a trait", field="by")
-        return members.select("profile_id", group=members.segment)
+        return members.select("profile_id", group=members.segment).distinct()
     values = trait_values(source, by)
-    return values.select("profile_id", group=values.value)
+    # DISTINCT (a no-op: one row per profile) keeps PostgreSQL from pulling the subquery up
+    # into the join and parsing the traits' JSON once per joined row instead of per profile
+    # (9 s instead of 0.5 s for MovieLens ratings by age).
+    return values.select("profile_id", group=values.value).distinct()
