@@ -117,6 +117,25 @@ def time_all(folder: Path, dataset: str, backend: str, url: str | None, repeat: 
     return out
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """One table: a row per query, a column per data set and engine (best seconds)."""
+    runs = record["results"]
+    head = [f"{r['data_set']} {r['backend']}" for r in runs]
+    names: list[str] = []
+    for r in runs:
+        names += [n for n in r["queries"] if n not in names]
+    lines = ["| query | " + " | ".join(head) + " |", "|---" * (len(runs) + 1) + "|"]
+    for name in names:
+        cells = [f"{r['queries'][name]['best']:.3f}" if name in r["queries"] else "" for r in
+                 runs]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| *load the snapshot into the engine* | " + " | ".join(
+        f"{r['load_seconds']:.2f}" for r in runs) + " |")
+    lines.append("| *all queries* | " + " | ".join(
+        f"{r['total_best_seconds']:.2f}" for r in runs) + " |")
+    return "\n".join(lines)
+
+
 def revision() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True,
@@ -137,7 +156,13 @@ def main() -> None:
     parser.add_argument("--store-dir", type=Path, help="keep (and reuse) stores here")
     parser.add_argument("--out", default=str(HERE / "results" / "analytics.jsonl"))
     parser.add_argument("--json", action="store_true", help="print only JSON")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the last recorded run as a Markdown table and stop")
     args = parser.parse_args()
+    if args.markdown:
+        last = Path(args.out).read_text().strip().splitlines()[-1]
+        print(markdown(json.loads(last)))
+        return
     work = args.store_dir or Path(tempfile.mkdtemp(prefix="analytics-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {
