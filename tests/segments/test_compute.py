@@ -71,6 +71,8 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"metric": "recency_days", ">": 180}, ["bob"]),
     ({"metric": "orders", "<": 1}, ["cat", "dan"]),
     ({"event": "Order Completed", "sum": {"property": "revenue", ">=": 100}}, ["ann"]),
+    ({"event": "Order Completed", "where": {"order_id": "bob-1"}}, ["bob"]),
+    ({"event": "Order Completed", "count": {">=": 2}, "where": {"revenue": 60}}, ["ann"]),
     ({"any": [{"platform": "android"}, {"trait": "plan", "exists": False}]}, ["cat"]),
 ]
 

@@ -41,6 +41,9 @@ def test_forms_of_each_condition() -> None:
         rule=TraitRule(trait="plan", checks=(Check(op="=", value="free"),)))
     assert parse_rule({"trait": "age", "in": [18, 19]}) == TraitRule(
         trait="age", checks=(Check(op="in", value=(18.0, 19.0)),))
+    shoes = parse_rule({"event": "Order Completed", "where": {"category": "shoes", "n": 2}})
+    assert isinstance(shoes, EventRule)
+    assert shoes.where == (("category", "shoes"), ("n", 2.0))
     assert parse_rule({"platform": ["ios", "android"], "within_days": 7}) == PlatformRule(
         platforms=("ios", "android"), within_days=7)
 
@@ -62,6 +65,9 @@ def test_forms_of_each_condition() -> None:
     ({"event": "Order Completed", "within_days": "ninety"}, "within_days",
      ["must be a number of days"]),
     ({"event": "Order Completed", "count": {">=": "3"}}, "count.>=", ["must be a number"]),
+    ({"event": "Order Completed", "where": {}}, "where", ["takes {PROPERTY: VALUE"]),
+    ({"event": "Order Completed", "where": {"tags": ["a"]}}, "where.tags",
+     ["a number, a string or true/false"]),
     ({"metric": "orders"}, "(the rule)", ["needs a comparison"]),
     ({"all": []}, "all", ["non-empty list"]),
     ({"metric": "orders", ">": 1, "trait": "x"}, "(the rule)", ["one rule per object"]),

@@ -40,6 +40,9 @@ traits = st.dictionaries(st.sampled_from(("plan", "age", "tags", "vip")), trait_
 def events(draw: Any) -> dict[str, Any]:
     name = draw(st.sampled_from((*EVENTS, None)))
     props: dict[str, Any] = {}
+    category = draw(st.sampled_from((None, "shoes", "hats", 3)))
+    if category is not None:
+        props["category"] = category
     revenue = draw(st.one_of(st.none(), st.integers(0, 100), st.sampled_from(("12", "x"))))
     if revenue is not None:
         props["revenue"] = revenue
@@ -68,14 +71,20 @@ count_metric = st.builds(lambda m, k, op: {"metric": m, op: k},
 window = st.one_of(st.none(), st.integers(1, 60), st.just(0.5))
 
 
-def _with_window(doc: dict[str, Any], days: float | None) -> dict[str, Any]:
+def _with_window(doc: dict[str, Any], days: float | None,
+                 category: str | int | None = None) -> dict[str, Any]:
+    if category is not None:
+        doc = {**doc, "where": {"category": category}}
     return doc if days is None else {**doc, "within_days": days}
 
 
+categories = st.sampled_from((None, None, "shoes", 3))
+
+
 event_rule = st.one_of(
-    st.builds(lambda e, k, op, w: _with_window({"event": e, "count": {op: k}}, w),
+    st.builds(lambda e, k, op, w, c: _with_window({"event": e, "count": {op: k}}, w, c),
               st.sampled_from(EVENTS), st.integers(0, 3), st.sampled_from((">=", "<", "=")),
-              window),
+              window, categories),
     st.builds(lambda k, op, w: _with_window(
         {"event": "Order Completed", "sum": {"property": "revenue", op: k}}, w),
         st.integers(0, 150), st.sampled_from((">", "<=")), window),
@@ -177,7 +186,7 @@ def check_agreement(backend: str, url: str | None, population: Any, docs: list[A
                 f"{batch[(pid, name)]}, in process {alone} (metrics {person.metrics})")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(population=people, docs=st.lists(rules, min_size=1, max_size=12), as_of=as_ofs)
 def test_query_and_one_person_agree_on_duckdb(population: Any, docs: list[Any],
                                               as_of: datetime | None) -> None:

@@ -164,6 +164,9 @@ class _Plan:
             hit = ev.platform.isin(list(leaf.platforms)) & self._in_window(leaf.within_days)
             return ibis.cases((hit, 1), else_=0).sum()
         hit = (ev.event == leaf.event) & self._in_window(leaf.within_days)
+        for key, value in leaf.where:
+            hit = hit & _trait_check(self.source, ev.properties, key,
+                                     Check(op="=", value=value)).fill_null(False)
         if leaf.measure == "sum":
             assert leaf.property is not None
             amount = numeric(trait(self.source, ev.properties, leaf.property))

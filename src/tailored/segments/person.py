@@ -144,7 +144,9 @@ def evaluate(rule: Rule, person: PersonView, *, as_of: datetime, inclusive: bool
                    for e in person.events)
     if isinstance(rule, EventRule):
         hits = [e for e in person.events if e.event == rule.event
-                and _in_window(e, as_of, inclusive, rule.within_days)]
+                and _in_window(e, as_of, inclusive, rule.within_days)
+                and all(_trait_check(e.properties, key, Check(op="=", value=value))
+                        for key, value in rule.where)]
         amount: float
         if rule.measure == "sum":
             amount = sum(n for e in hits

@@ -6,6 +6,7 @@ A rule is one of (docs/segments.md has the full reference)::
     {"not": rule}               the rule does not hold
     {"event": NAME, "count": {">=": 3}, "within_days": 90}
     {"event": NAME, "sum": {"property": "revenue", ">": 100}, "within_days": 365}
+    {"event": NAME, "where": {"category": "shoes"}}      only events with these properties
     {"metric": "avg_order_value", ">": 50}               a column of customer_features
     {"trait": "plan", "in": ["pro", "team"]}             a profile trait, compared by type
     {"platform": "ios", "within_days": 30}               used that platform (or any of a list)
@@ -81,6 +82,8 @@ class EventRule(BaseModel):
     measure: Literal["count", "sum"] = "count"
     property: str | None = None
     checks: tuple[Check, ...] = (Check(op=">=", value=1),)
+    # Only events whose properties equal these (compared by type, as traits are).
+    where: tuple[tuple[str, Any], ...] = ()
 
 
 class MetricRule(BaseModel):
@@ -272,14 +275,24 @@ def _parse(doc: Any, path: str) -> Rule:
     return PlatformRule(platforms=tuple(platforms), within_days=_window(doc, path))
 
 
+def _parse_where(doc: Mapping[str, Any], path: str) -> tuple[tuple[str, Any], ...]:
+    spec = doc.get("where", {})
+    where = _where(path, "where")
+    if not isinstance(spec, Mapping) or ("where" in doc and not spec):
+        raise _fail(where, f"takes {{PROPERTY: VALUE, ...}} such as {{\"category\": "
+                    f"\"shoes\"}}, got {spec!r}")
+    return tuple((str(k), _trait_value("=", v, f"{where}.{k}")) for k, v in spec.items())
+
+
 def _parse_event(doc: Mapping[str, Any], path: str) -> EventRule:
-    _unknown_keys(doc, ["event", "count", "sum", "within_days"], path)
+    _unknown_keys(doc, ["event", "count", "sum", "within_days", "where"], path)
     name = doc["event"]
     if not isinstance(name, str) or not name.strip():
         raise _fail(_where(path, "event"), f"takes an event name, got {name!r}")
     if "count" in doc and "sum" in doc:
         raise _fail(path, "an event rule has \"count\" or \"sum\", not both")
     within = _window(doc, path)
+    filters = _parse_where(doc, path)
     if "sum" in doc:
         spec = doc["sum"]
         where = _where(path, "sum")
@@ -287,15 +300,16 @@ def _parse_event(doc: Mapping[str, Any], path: str) -> EventRule:
             raise _fail(where, "takes {\"property\": NAME, OPERATOR: NUMBER}, got "
                         f"{spec!r}")
         return EventRule(event=name, within_days=within, measure="sum",
-                         property=spec["property"],
+                         property=spec["property"], where=filters,
                          checks=_numeric_checks(spec, where, ("property",)))
     if "count" in doc:
         spec = doc["count"]
         where = _where(path, "count")
         if not isinstance(spec, Mapping):
             raise _fail(where, f"takes {{OPERATOR: NUMBER}} such as {{\">=\": 3}}, got {spec!r}")
-        return EventRule(event=name, within_days=within, checks=_numeric_checks(spec, where, ()))
-    return EventRule(event=name, within_days=within)
+        return EventRule(event=name, within_days=within, where=filters,
+                         checks=_numeric_checks(spec, where, ()))
+    return EventRule(event=name, within_days=within, where=filters)
 
 
 def _parse_trait(doc: Mapping[str, Any], path: str) -> TraitRule:
