@@ -193,11 +193,13 @@ def classifiers(name: str, folder: Path, targets: list[str]) -> list[dict[str, A
                 rows.append({"data_set": name, "target": target, "model": model,
                              "select": select, "seconds": round(time.perf_counter() - t0, 2),
                              **{k: m.get(k) for k in ("customers", "members", "accuracy",
-                                                      "baseline_accuracy", "f1", "roc_auc")},
+                                                      "baseline_accuracy", "balanced_accuracy",
+                                                      "f1", "roc_auc")},
                              "top_rule": result.explanation[0]["text"]
                              if result.explanation else None})
                 print(f"  learn {name} {target:18} {model:8} {select or '-':11} "
                       f"acc {m['accuracy']:.3f} (baseline {m['baseline_accuracy']:.3f}) "
+                      f"balanced {m['balanced_accuracy']:.3f} "
                       f"F1 {m['f1']:.3f} AUC {m.get('roc_auc', float('nan')):.3f}",
                       file=sys.stderr)
     return rows
