@@ -373,10 +373,11 @@ def test_keys_list_and_revoke(cli: Any, store: Store) -> None:
 
 # -- export --------------------------------------------------------------------------------
 
-SNAPSHOT_FILES = ("events", "interactions", "profiles", "identities", "items", "edges")
+SNAPSHOT_FILES = ("events", "interactions", "profiles", "identities", "items", "edges",
+                  "segment_members")
 
 
-def test_export_writes_six_parquet_files_and_manifest(cli: Any, loaded: None, tmp_path: Path,
+def test_export_writes_seven_parquet_files_and_manifest(cli: Any, loaded: None, tmp_path: Path,
                                                       store: Store) -> None:
     out = tmp_path / "snap"
     manifest = data_of(cli("export", "--out", str(out), "--json"))

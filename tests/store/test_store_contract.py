@@ -229,7 +229,8 @@ def test_snapshot_exports_events_interactions_and_catalog(store: Store, tmp_path
            ev("identify", userId="u", traits={"email": "u@x.io"}))
     manifest = export_snapshot(store, tmp_path / "snap")
     assert manifest["tables"] == {"events": 4, "interactions": 4, "profiles": 2,
-                                  "identities": 3, "items": 1, "edges": 1}
+                                  "identities": 3, "items": 1, "edges": 1,
+                                  "segment_members": 0}
     inter = pq.read_table(tmp_path / "snap" / "interactions.parquet").to_pylist()
     order = [r for r in inter if r["event"] == "Order Completed"]
     assert {r["item_id"] for r in order} == {"p1", "p2"}
