@@ -8,7 +8,7 @@ import pytest
 
 from tailored.errors import InvalidInput
 from tailored.segments import load_rule_document, parse_rule
-from tailored.segments.rules import (
+from tailored.segments.conditions import (
     AllRule,
     Check,
     EventRule,

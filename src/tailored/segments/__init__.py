@@ -4,6 +4,7 @@ from tailored.segments.classifiers import SegmentLogistic, SegmentTree
 from tailored.segments.clustering import BehaviourKMeans, ClusterResult, cluster_customers
 from tailored.segments.compile import evaluation_query, members_query
 from tailored.segments.compute import check_person, compute_rules, compute_segments
+from tailored.segments.conditions import Rule
 from tailored.segments.definitions import define_segment, get_segment, list_segments
 from tailored.segments.learning import LearnResult, learn_segment
 from tailored.segments.lifecycle import LIFECYCLE_SEGMENTS, compute_lifecycle, lifecycle_rules
@@ -17,7 +18,7 @@ from tailored.segments.membership import (
 from tailored.segments.person import PersonEvent, PersonView, evaluate
 from tailored.segments.person_data import load_person, person_metrics
 from tailored.segments.rfm import RFM_GROUPS, RFMResult, compute_rfm, rfm_group, rfm_scores
-from tailored.segments.rules import Rule, load_rule_document, parse_rule
+from tailored.segments.rules import load_rule_document, parse_rule
 from tailored.segments.writeback import save_clusters, save_rfm
 
 __all__ = [

@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 
 from tailored.analytics.features import customer_features, resolve_as_of
 from tailored.analytics.source import trait
-from tailored.segments.rules import (
+from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
     AnyRule,

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from tailored.events.names import EventName
 from tailored.segments.compile import evaluation_query
+from tailored.segments.conditions import Rule
 from tailored.segments.definitions import get_segment, segment_rule
 from tailored.segments.membership import record_membership, set_member
 from tailored.segments.person import evaluate
 from tailored.segments.person_data import load_person
-from tailored.segments.rules import Rule
 from tailored.store import Store
 from tailored.store.tables import events
 

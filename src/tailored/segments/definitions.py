@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from tailored.errors import InvalidInput, NotFound
 from tailored.events.names import EventName
+from tailored.segments.conditions import Rule, event_names, leaves
 from tailored.segments.membership import ensure_segment, require_segment, segment_sizes
-from tailored.segments.rules import Rule, check_events, event_names, leaves, parse_rule
+from tailored.segments.rules import check_events, parse_rule
 from tailored.store import Store
 from tailored.store.tables import events, segments
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tailored.segments.rules import (
+from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
     AnyRule,

@@ -21,107 +21,31 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tailored.errors import InvalidInput
+from tailored.segments.conditions import (
+    METRICS,
+    NUMERIC_OPERATORS,
+    TRAIT_OPERATORS,
+    AllRule,
+    AnyRule,
+    Check,
+    EventRule,
+    MetricRule,
+    NotRule,
+    PlatformRule,
+    Rule,
+    TraitRule,
+    leaves,
+)
 
-__all__ = [
-    "COUNT_METRICS",
-    "METRICS",
-    "NUMERIC_OPERATORS",
-    "TRAIT_OPERATORS",
-    "AllRule",
-    "AnyRule",
-    "Check",
-    "EventRule",
-    "MetricRule",
-    "NotRule",
-    "PlatformRule",
-    "Rule",
-    "TraitRule",
-    "check_events",
-    "event_names",
-    "leaves",
-    "load_rule_document",
-    "parse_rule",
-]
+__all__ = ["check_events", "load_rule_document", "parse_rule"]
 
-NUMERIC_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
-TRAIT_OPERATORS = (*NUMERIC_OPERATORS, "in", "not_in", "includes", "exists")
 _ALIASES = {"==": "=", "<>": "!=", "not in": "not_in", "nin": "not_in"}
-# The numeric columns of tailored.analytics.features.customer_features. Counts and sums are
-# 0 for a person without any activity; the others are unknown (so every comparison is false).
-COUNT_METRICS = ("orders", "purchase_days", "revenue", "events", "views", "carts",
-                 "distinct_items", "active_days")
-METRICS = (*COUNT_METRICS, "recency_days", "tenure_days", "avg_order_value",
-           "order_recency_days")
 _KINDS = ("all", "any", "not", "event", "metric", "trait", "platform")
-Scalar = float | int | str | bool
-
-
-def _frozen() -> ConfigDict:
-    return ConfigDict(frozen=True, extra="forbid")
-
-
-class Check(BaseModel):
-    """One comparison: ``op`` and the value compared against."""
-
-    model_config = _frozen()
-    op: str
-    value: Any
-
-
-class EventRule(BaseModel):
-    """How often a person did ``event`` (or the sum of a property of it) in a window."""
-
-    model_config = _frozen()
-    event: str = Field(min_length=1)
-    within_days: float | None = Field(default=None, gt=0)
-    measure: Literal["count", "sum"] = "count"
-    property: str | None = None
-    checks: tuple[Check, ...] = (Check(op=">=", value=1),)
-    # Only events whose properties equal these (compared by type, as traits are).
-    where: tuple[tuple[str, Any], ...] = ()
-
-
-class MetricRule(BaseModel):
-    model_config = _frozen()
-    metric: str
-    checks: tuple[Check, ...] = Field(min_length=1)
-
-
-class TraitRule(BaseModel):
-    model_config = _frozen()
-    trait: str = Field(min_length=1)
-    checks: tuple[Check, ...] = Field(min_length=1)
-
-
-class PlatformRule(BaseModel):
-    """The person has an event on one of ``platforms`` (within the window, if given)."""
-
-    model_config = _frozen()
-    platforms: tuple[str, ...] = Field(min_length=1)
-    within_days: float | None = Field(default=None, gt=0)
-
-
-class AllRule(BaseModel):
-    model_config = _frozen()
-    rules: tuple[Rule, ...]
-
-
-class AnyRule(BaseModel):
-    model_config = _frozen()
-    rules: tuple[Rule, ...]
-
-
-class NotRule(BaseModel):
-    model_config = _frozen()
-    rule: Rule
-
-
-Rule = AllRule | AnyRule | NotRule | EventRule | MetricRule | TraitRule | PlatformRule
 
 
 class _Window(BaseModel):
@@ -337,22 +261,6 @@ def parse_rule(doc: Any, *, known_events: Iterable[str] | None = None) -> Rule:
     if known_events is not None:
         check_events(rule, known_events)
     return rule
-
-
-def leaves(rule: Rule, path: str = "") -> Iterable[tuple[str, Rule]]:
-    """Every condition of a rule (not all/any/not), with its path."""
-    if isinstance(rule, AllRule | AnyRule):
-        key = "all" if isinstance(rule, AllRule) else "any"
-        for i, r in enumerate(rule.rules):
-            yield from leaves(r, f"{_where(path, key)}[{i}]")
-    elif isinstance(rule, NotRule):
-        yield from leaves(rule.rule, _where(path, "not"))
-    else:
-        yield path, rule
-
-
-def event_names(rule: Rule) -> set[str]:
-    return {leaf.event for _, leaf in leaves(rule) if isinstance(leaf, EventRule)}
 
 
 def check_events(rule: Rule, known_events: Iterable[str]) -> None:
