@@ -59,7 +59,8 @@ class LifetimeValue:
         The purchase-count model.
     fit_method : {"map", "mcmc"}
         MAP under flat priors (the maximum-likelihood estimate, seconds) or posterior
-        sampling (minutes); predictions use the posterior mean.
+        sampling under pymc-marketing's default priors (half-normal for Gamma-Gamma, whose
+        defaults are flat), minutes; predictions use the posterior mean.
     spend : bool
         Also fit Gamma-Gamma for the value of a purchase, needed for :meth:`lifetime_value`.
     draws : int
@@ -133,7 +134,10 @@ class LifetimeValue:
         _quiet()
         class_name, names = MODELS[self.model]
         data = summary[["customer_id", "frequency", "recency", "T"]]
-        flat = {name: Prior("HalfFlat") for name in names}
+        # Flat priors make MAP the maximum-likelihood fit; a posterior needs proper ones, so
+        # sampling keeps pymc-marketing's weakly informative defaults.
+        map_fit = self.fit_method == "map"
+        flat = {name: Prior("HalfFlat") for name in names} if map_fit else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             counts = getattr(clv, class_name)(data=data, model_config=flat)
@@ -153,8 +157,9 @@ class LifetimeValue:
             spend = spend[spend["monetary_value"] > 0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = clv.GammaGammaModel(
-                    data=spend, model_config={n: Prior("HalfFlat") for n in _SPEND_PARAMS})
+                model = clv.GammaGammaModel(data=spend, model_config=(
+                    {n: Prior("HalfFlat") for n in _SPEND_PARAMS} if map_fit
+                    else {n: Prior("HalfNormal", sigma=10) for n in _SPEND_PARAMS}))
                 self._fit_one(model)
             self.spend_model_ = model
             self.spend_params_ = self._means(model, _SPEND_PARAMS)
