@@ -159,3 +159,24 @@ def test_define_refuses_unknown_events_and_compute_unknown_segments(shop: Any) -
         define_segment(store, "typo", {"event": "Order Complted"})
     with opened(snap) as source, pytest.raises(NotFound, match="no segment 'pro_plna'"):
         compute_segments(store, source, ["pro_plna"])
+
+
+def test_rules_read_computed_traits_written_back(tmp_path: Path) -> None:
+    from tailored.store.traits import write_traits
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        assert not Ingestor(store).ingest_events(EVENTS).rejected
+        ann, bob = store.find_profile("ann"), store.find_profile("bob")
+        write_traits(store, {ann: {"churn_risk": 0.2, "rfm_group": "Champions"},
+                             bob: {"churn_risk": 0.9, "rfm_group": "Lost"}})
+        export_snapshot(store, tmp_path / "snap")
+        define_segment(store, "save_them", {"all": [{"trait": "churn_risk", ">=": 0.5},
+                                                    {"trait": "rfm_group", "!=": "Champions"}]})
+        with opened(tmp_path / "snap") as source:
+            (result,) = compute_segments(store, source, ["save_them"])
+        assert result["size"] == 1
+        assert current_members(store, "save_them") == [bob]
+        assert check_person(store, "save_them", "bob", record=False)["member"] is True
+    finally:
+        store.close()
