@@ -73,6 +73,19 @@ def test_model_saved_without_pickle_loads_to_the_same_scores(
     assert loaded.get_params() == tiny_model.get_params()
 
 
+def test_a_damaged_or_foreign_model_file_says_to_train_again(
+        tiny_model: ChineseSentiment, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(InvalidInput, match="train it again") as exc:
+        ChineseSentiment.load(broken)
+    assert exc.value.field == "model"
+    other = tmp_path / "other.npz"
+    np.savez(other, format=np.array(99))
+    with pytest.raises(InvalidInput, match="format 99, this version reads 1"):
+        ChineseSentiment.load(other)
+
+
 def test_predict_before_fit_says_to_train() -> None:
     with pytest.raises(NotFittedError, match="sentiment-train"):
         ChineseSentiment().predict(["很好"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -183,6 +184,17 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
         if not path.exists():
             raise NotFittedError(f"no Chinese sentiment model at {path}: run "
                                  "`tailored analyze sentiment-train`")
+        try:
+            return cls._read(path)
+        except InvalidInput:
+            raise
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise InvalidInput(f"cannot read the sentiment model at {path} ({exc}): train it "
+                               "again with `tailored analyze sentiment-train`",
+                               field="model") from exc
+
+    @classmethod
+    def _read(cls, path: Path) -> ChineseSentiment:
         with np.load(path, allow_pickle=False) as f:
             if int(f["format"]) != _FORMAT:
                 raise InvalidInput(f"{path} is a sentiment model of format {int(f['format'])}"
