@@ -228,6 +228,11 @@ def test_review_sentiment_by_item_category_segment_and_month(
     assert result["by_segment"]["top"]["readers"]["texts"] == 2  # bo's review and comment
     months = [p["period"] for p in result["over_time"]["series"]]
     assert months == ["2026-03-01"]
+    with opened(segmented, name, url=url, schema="b_sentiment") as source:
+        weekly = review_sentiment(source, model=tiny_model, by=[], period="week")
+    # Reviews on Tuesday 3 and Thursday 5 March, the comment on Friday 6: one week from Monday.
+    assert [(p["period"], p["texts"]) for p in weekly["over_time"]["series"]] == [
+        ("2026-03-02", 3)]
 
 
 def test_review_sentiment_refuses_bad_options(segmented: Path,

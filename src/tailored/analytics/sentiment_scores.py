@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tailored.analytics.periods import check_period, period_start
 from tailored.analytics.source import Source
 from tailored.analytics.text import check_by, grouped_texts, has_segments, texts
 from tailored.analytics.tokens import check_language, language_of
@@ -26,9 +27,8 @@ from tailored.errors import InvalidInput
 if TYPE_CHECKING:
     from tailored.analytics.sentiment import ChineseSentiment
 
-__all__ = ["PERIODS", "review_sentiment", "score_texts"]
+__all__ = ["review_sentiment", "score_texts"]
 
-PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 _OPINION_KINDS = ("review", "feedback")
 
 
@@ -96,9 +96,7 @@ def review_sentiment(source: Source, *, model: ChineseSentiment | None = None,
     up overall, per language, per group of each of ``by`` (default: item, category, and
     segment when the snapshot has segments) and per ``period`` (day, week or month)."""
     check_language(language)
-    if period not in PERIODS:
-        raise InvalidInput(f"period must be one of {', '.join(PERIODS)}, got {period!r}",
-                           field="period")
+    check_period(period)
     if top < 1:
         raise InvalidInput(f"top must be at least 1, got {top}", field="top")
     if "item" in kinds:
@@ -108,8 +106,9 @@ def review_sentiment(source: Source, *, model: ChineseSentiment | None = None,
         ["item", "category"] + (["segment"] if has_segments(source) else []))
     for g in groupings:
         check_by(g)
-    rows = texts(source, kinds=kinds).select(
-        "kind", "message_id", "timestamp", "text", "rating").execute()
+    t = texts(source, kinds=kinds)
+    rows = t.select("kind", "message_id", "text", "rating",
+                    period=period_start(t.timestamp, period).cast("date")).execute()
     if rows.empty:
         raise InvalidInput(f"no texts of kind {', '.join(kinds)} in the data: nothing to score "
                            "(reviews are Product Reviewed events with a review_body)",
@@ -118,8 +117,7 @@ def review_sentiment(source: Source, *, model: ChineseSentiment | None = None,
                         score_texts(rows["text"].tolist(), model=model, language=language)],
                        axis=1)
     scored["rating"] = pd.to_numeric(scored["rating"], errors="coerce")
-    stamps = pd.to_datetime(scored["timestamp"], utc=True).dt.tz_localize(None)
-    scored["period"] = stamps.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
+    scored["period"] = pd.to_datetime(scored["period"]).dt.strftime("%Y-%m-%d")
     rated = scored.dropna(subset=["rating"])
     # How far the text's mood agrees with the stars its writer gave (Spearman's rank
     # correlation): a check of the scorers on the shop's own reviews.
