@@ -114,6 +114,13 @@ def time_all(folder: Path, dataset: str, backend: str, url: str | None, repeat: 
             out["queries"][name] = {"best": round(min(times), 4),
                                     "median": round(statistics.median(times), 4), "rows": n}
     out["total_best_seconds"] = round(sum(q["best"] for q in out["queries"].values()), 3)
+    if url is not None:
+        import psycopg
+
+        from tailored.analytics.source import _pg_url
+
+        with psycopg.connect(_pg_url(url), autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS analytics_bench CASCADE")
     return out
 
 
