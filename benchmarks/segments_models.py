@@ -15,6 +15,7 @@
 
     .venv/bin/python benchmarks/segments_models.py            # all of it
     .venv/bin/python benchmarks/segments_models.py --skip-postgres --json
+    .venv/bin/python benchmarks/segments_models.py --parts clustering
 """
 
 from __future__ import annotations
@@ -208,10 +209,13 @@ def classifiers(name: str, folder: Path, targets: list[str]) -> list[dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--parts", default="rfm,clustering,classifiers",
+                        help="Comma-separated parts to run (default: all three).")
     parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
     parser.add_argument("--out", type=Path,
                         default=HERE / "results" / "segments_models.jsonl")
     opts = parser.parse_args()
+    parts = set(opts.parts.split(","))
     from tailored.ingest.sources.cdnow import read_cdnow
     from tailored.ingest.sources.online_retail import read_online_retail
 
@@ -225,6 +229,8 @@ def main() -> None:
                  read_online_retail),
                 ("cdnow", DATASETS / "cdnow" / "CDNOW_master.txt.gz", read_cdnow)]
         for name, path, reader in sets:
+            if not parts & {"rfm", "classifiers"}:
+                break
             if not path.exists():
                 print(f"skipped {name}: {path} not found", file=sys.stderr)
                 continue
@@ -236,12 +242,14 @@ def main() -> None:
                   f"(snapshot {row['cli_timings']['source']} s), DuckDB scores "
                   f"{row['duckdb_rfm_seconds']} s, pandas peer {row['pandas_peer_seconds']} s, "
                   f"groups agree {row['peer_groups_agree']:.3f}", file=sys.stderr)
-            if name == "online-retail-ii":
+            if name == "online-retail-ii" and "classifiers" in parts:
                 learn_rows += classifiers(name, work / f"{name}-snapshot",
                                           ["next-purchase:30", "rfm:Champions"])
         shop, truth, _ = demo_shop(work)
-        record["clustering"] = clustering_ari(shop, truth)
-        learn_rows += classifiers("demo-shop", shop, ["next-purchase:30", "rfm:Loyal"])
+        if "clustering" in parts:
+            record["clustering"] = clustering_ari(shop, truth)
+        if "classifiers" in parts:
+            learn_rows += classifiers("demo-shop", shop, ["next-purchase:30", "rfm:Loyal"])
         record["rfm"] = rfm_rows
         record["classifiers"] = learn_rows
     record["loadavg_after"] = os.getloadavg()

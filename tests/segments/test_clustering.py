@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tailored.analytics import opened
 from tailored.errors import InvalidInput
-from tailored.segments.clustering import BehaviourKMeans, cluster_customers
+from tailored.segments.clustering import BehaviourKMeans, block_weights, cluster_customers
 from tailored.segments.portraits import describe_clusters, describe_feature
 from tests.analytics.test_features import build_snapshot, order, track
 
@@ -103,3 +103,26 @@ def test_too_few_customers_to_cluster(tmp_path: Path) -> None:
     folder = build_snapshot(tmp_path, "snap", _people(2))
     with opened(folder) as source, pytest.raises(InvalidInput, match="too few customers"):
         cluster_customers(source)
+
+
+def test_feature_weights_decide_what_the_clusters_follow() -> None:
+    rng = np.random.default_rng(0)
+    groups = np.repeat([0, 1], 50)
+    # Column 0 holds two clear groups; columns 1-3 are noise with their own structure.
+    noise = np.repeat([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]], 50, axis=0)[rng.permutation(100)]
+    X = np.c_[groups * 3.0 + rng.normal(0, 0.1, 100), noise + rng.normal(0, 0.1, (100, 3))]
+    plain = BehaviourKMeans(n_clusters=2, compress=False).fit(X)
+    weighted = BehaviourKMeans(n_clusters=2, compress=False,
+                               feature_weights=[1.0, 0.0, 0.0, 0.0]).fit(X)
+    assert adjusted_rand_score(groups, weighted.labels_) == 1.0
+    assert adjusted_rand_score(groups, plain.labels_) < 0.1
+    with pytest.raises(InvalidInput, match="4 finite weights") as err:
+        BehaviourKMeans(feature_weights=[1.0, -1.0, 1.0, 1.0]).fit(X)
+    assert err.value.field == "feature_weights"
+
+
+def test_block_weights_give_each_group_of_features_equal_weight() -> None:
+    columns = ["orders", "revenue", "views", "events", "share_books", "price_index"]
+    weights = dict(zip(columns, block_weights(columns), strict=True))
+    assert weights["orders"] == pytest.approx(0.5)  # four behavioural columns
+    assert weights["share_books"] == weights["price_index"] == 1.0

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from tailored.analytics.source import Source
 
 __all__ = ["BEHAVIOUR_FEATURES", "FEATURE_SETS", "BehaviourKMeans", "ClusterResult",
-           "cluster_customers", "clustering_frame"]
+           "block_weights", "cluster_customers", "clustering_frame"]
 
 #: Behavioural columns of :func:`~tailored.analytics.features.customer_features` used.
 BEHAVIOUR_FEATURES = ("recency_days", "order_recency_days", "tenure_days", "orders", "revenue",
@@ -66,6 +66,9 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
     n_init : int, default=10
         K-means restarts per k.
     random_state : int, RandomState or None, default=0
+    feature_weights : array-like of shape (n_features,) or None, default=None
+        Multiplies each standardised feature, so a group of features can count as much as
+        another whatever its number of columns (``None``: all 1).
 
     Attributes
     ----------
@@ -89,7 +92,8 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
 
     def __init__(self, *, n_clusters: int | None = None, min_clusters: int = 2,
                  max_clusters: int = 8, sample_size: int = 5000, compress: bool = True,
-                 n_init: int = 10, random_state: Any = 0) -> None:
+                 n_init: int = 10, random_state: Any = 0,
+                 feature_weights: ArrayLike | None = None) -> None:
         self.n_clusters = n_clusters
         self.min_clusters = min_clusters
         self.max_clusters = max_clusters
@@ -97,6 +101,18 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
         self.compress = compress
         self.n_init = n_init
         self.random_state = random_state
+        self.feature_weights = feature_weights
+
+    def _weights(self, n_features: int) -> NDArray[np.float64]:
+        if self.feature_weights is None:
+            return np.ones(n_features)
+        weights = np.asarray(self.feature_weights, dtype=np.float64)
+        if weights.shape != (n_features,) or not np.isfinite(weights).all() or (
+                weights < 0).any():
+            raise InvalidInput(f"feature_weights must be {n_features} finite weights of 0 or "
+                               f"more, one per feature, got shape {weights.shape}",
+                               field="feature_weights")
+        return weights
 
     def _prepare(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.sign(X) * np.log1p(np.abs(X)) if self.compress else X
@@ -132,7 +148,8 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
     def _fit(self, data: NDArray[np.float64], candidates: list[int]) -> None:
         n = data.shape[0]
         self.scaler_ = StandardScaler().fit(self._prepare(data))
-        Z = self.scaler_.transform(self._prepare(data))
+        self.weights_ = self._weights(data.shape[1])
+        Z = self.scaler_.transform(self._prepare(data)) * self.weights_
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self.silhouette_scores_: dict[int, float] = {}
@@ -173,7 +190,7 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
         """The nearest cluster of each row."""
         check_is_fitted(self)
         data: NDArray[np.float64] = validate_data(self, X, dtype=np.float64, reset=False)
-        Z = self.scaler_.transform(self._prepare(data))
+        Z = self.scaler_.transform(self._prepare(data)) * self.weights_
         with threadpool_limits(limits=1) if len(Z) <= _THREADED_ABOVE else nullcontext():
             labels = self._relabel[self.kmeans_.predict(Z)]
         if (labels < 0).any():  # nearest centre was one K-means left empty: next nearest
@@ -213,6 +230,16 @@ def clustering_frame(source: Source, *, as_of: datetime | None = None,
     return frame.sort_index()
 
 
+def block_weights(columns: list[str]) -> list[float]:
+    """Weights that make each group of features — behaviour, category shares, the rest —
+    count as much as the others (each group's columns share a total weight of 1), so eleven
+    behavioural columns do not drown five category shares."""
+    groups = ["behaviour" if c in BEHAVIOUR_FEATURES else "taste" if c.startswith("share_")
+              else "other" for c in columns]
+    sizes = {g: groups.count(g) for g in set(groups)}
+    return [1.0 / float(np.sqrt(sizes[g])) for g in groups]
+
+
 @dataclass
 class ClusterResult:
     """Who is in which cluster, the model, and a portrait of each cluster."""
@@ -249,7 +276,8 @@ def cluster_customers(source: Source, *, as_of: datetime | None = None,
     if n_clusters is None and max_clusters < 2:
         raise InvalidInput(f"max_k must be 2 or more, got {max_clusters}", field="max_k")
     model = BehaviourKMeans(n_clusters=n_clusters, max_clusters=max_clusters,
-                            sample_size=sample_size, random_state=random_state)
+                            sample_size=sample_size, random_state=random_state,
+                            feature_weights=block_weights(list(frame.columns)))
     model.fit(frame.to_numpy())
     labels = pd.Series(model.labels_, index=frame.index, name="cluster")
     return ClusterResult(labels=labels, model=model,
