@@ -232,6 +232,14 @@ def test_bad_options_name_the_field(snapshot: Path, kwargs: dict[str, Any], fiel
     assert exc.value.field == field
 
 
+def test_a_misspelt_kind_or_grouping_gets_a_suggestion(snapshot: Path) -> None:
+    with opened(snapshot) as source:
+        with pytest.raises(InvalidInput, match="did you mean 'review'"):
+            texts(source, kinds=["reviews"])
+        with pytest.raises(InvalidInput, match="did you mean 'category'"):
+            grouped_texts(source, by="categroy")
+
+
 def test_no_texts_of_a_kind_is_a_clear_error(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
     try:

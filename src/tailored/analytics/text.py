@@ -22,6 +22,7 @@ every segment its writer is in), ``trait:KEY`` (the writer's profile trait, e.g.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 import ibis
@@ -46,6 +47,11 @@ GROUPINGS = ("all", "item", "category", "segment", "trait:KEY")
 _COLUMNS = ("kind", "message_id", "profile_id", "item_id", "timestamp", "text", "rating")
 
 
+def _hint(value: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     """``kinds`` as a tuple if each is known and there is at least one, else a clear error."""
     kinds = tuple(kinds)
@@ -53,8 +59,8 @@ def check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
         raise InvalidInput(f"give at least one text kind of {', '.join(KINDS)}", field="kinds")
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise InvalidInput(f"unknown text kind {unknown[0]!r}; kinds: {', '.join(KINDS)}",
-                           field="kinds")
+        raise InvalidInput(f"unknown text kind {unknown[0]!r}{_hint(unknown[0], KINDS)}; "
+                           f"kinds: {', '.join(KINDS)}", field="kinds")
     return kinds
 
 
@@ -62,7 +68,8 @@ def check_by(by: str) -> str:
     """``by`` if it names a grouping of :data:`GROUPINGS`, else a clear error."""
     if by in GROUPINGS[:-1] or (by.startswith("trait:") and by[len("trait:"):].strip()):
         return by
-    raise InvalidInput(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}", field="by")
+    raise InvalidInput(f"cannot group by {by!r}{_hint(by, GROUPINGS)}; use one of "
+                       f"{', '.join(GROUPINGS)}", field="by")
 
 
 def _event_texts(source: Source, kind: str) -> ir.Table:
