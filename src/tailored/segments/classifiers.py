@@ -107,7 +107,8 @@ class SegmentTree(_SegmentClassifier):
     ----------
     max_depth : int, default=4
     min_samples_leaf : int, default=5
-    class_weight : "balanced" or None, default="balanced"
+    min_weight_fraction_leaf : float, default=0.0
+    class_weight : "balanced", dict or None, default="balanced"
         Small segments are rare classes: balanced weights keep them from being ignored.
     select : {"chi2", "mutual_info"} or None, default=None
         Keep the ``k_features`` best features by this score before fitting.
@@ -127,10 +128,13 @@ class SegmentTree(_SegmentClassifier):
     """
 
     def __init__(self, *, max_depth: int = 4, min_samples_leaf: int = 5,
-                 class_weight: str | None = "balanced", select: str | None = None,
-                 k_features: int = 5, random_state: Any = 0) -> None:
+                 min_weight_fraction_leaf: float = 0.0,
+                 class_weight: str | dict[Any, float] | None = "balanced",
+                 select: str | None = None, k_features: int = 5,
+                 random_state: Any = 0) -> None:
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.class_weight = class_weight
         self.select = select
         self.k_features = k_features
@@ -139,6 +143,7 @@ class SegmentTree(_SegmentClassifier):
     def _model(self) -> DecisionTreeClassifier:
         return DecisionTreeClassifier(criterion="entropy", max_depth=self.max_depth,
                                       min_samples_leaf=self.min_samples_leaf,
+                                      min_weight_fraction_leaf=self.min_weight_fraction_leaf,
                                       class_weight=self.class_weight,
                                       random_state=self.random_state)
 
@@ -212,7 +217,7 @@ class SegmentLogistic(_SegmentClassifier):
     [1]
     """
 
-    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced",
+    def __init__(self, *, C: float = 1.0, class_weight: str | dict[Any, float] | None = "balanced",
                  select: str | None = None, k_features: int = 5, max_iter: int = 1000,
                  random_state: Any = 0) -> None:
         self.C = C
