@@ -58,9 +58,14 @@ def _duckdb_list_contains(items: dt.Array[dt.String], item: str) -> bool:  # typ
     """DuckDB's list membership."""
 
 
-@ibis.udf.scalar.builtin(name="json_extract_string")
-def _duckdb_strings(doc: str, path: str) -> dt.Array[dt.String]:  # type: ignore[empty-body]
-    """DuckDB's JSON text extraction with a wildcard path: a list of strings."""
+@ibis.udf.scalar.builtin(name="json_extract")
+def _duckdb_elements(doc: str, path: str) -> dt.Array[dt.JSON]:  # type: ignore[empty-body]
+    """DuckDB's JSON extraction with a wildcard path: a list of JSON values."""
+
+
+@ibis.udf.scalar.builtin(name="json_type")
+def _duckdb_json_type(doc: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's type of a JSON field (VARCHAR for a string)."""
 
 
 @ibis.udf.scalar.builtin(name="jsonb_contains")
@@ -83,9 +88,11 @@ def _includes(source: Source, doc: ir.StringValue, key: str, value: str) -> ir.B
     if source.backend == "postgres":
         return _pg_jsonb_contains(_pg_to_jsonb(_pg_field(doc.cast("json"), key)),
                                   _pg_to_jsonb(ibis.literal(json.dumps(value)).cast("json")))
-    quoted = '"' + key.replace('"', '\\"') + '"'
-    return _duckdb_list_contains(_duckdb_strings(doc, f"$.{quoted}[*]"), value) | (
-        trait(source, doc, key) == value)
+    path = "$." + '"' + key.replace('"', '\\"') + '"'
+    # Strings only, as jsonb's @> on PostgreSQL: the number 2.5 does not include "2.5".
+    elements = _duckdb_elements(doc, f"{path}[*]").cast("array<string>")
+    return _duckdb_list_contains(elements, json.dumps(value, ensure_ascii=False)) | (
+        (_duckdb_json_type(doc, path) == "VARCHAR") & (trait(source, doc, key) == value))
 
 
 def _compare(value: ir.Value, check: Check) -> ir.BooleanValue:
