@@ -1,0 +1,47 @@
+"""Lifecycle segments for every customer of the real Online Retail II year."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tailored.analytics import customer_features, opened
+from tailored.ingest import Ingestor
+from tailored.ingest.sources.online_retail import read_online_retail
+from tailored.segments import compute_lifecycle, current_members
+from tailored.store import Store
+from tailored.store.snapshots import export_snapshot
+from tests.conftest import dataset
+
+
+@pytest.mark.dataset
+def test_lifecycle_on_online_retail(tmp_path: Path) -> None:
+    path = dataset("online-retail-ii", "online_retail_II.parquet")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        report = Ingestor(store).ingest(read_online_retail(path))
+        # The importer refuses the few bad-debt adjustments (negative prices), nothing else.
+        assert report.accepted > 33_000
+        assert {r.field for r in report.rejected} <= {"Price"}
+        export_snapshot(store, tmp_path / "snap")
+        with opened(tmp_path / "snap") as source:
+            result = compute_lifecycle(store, source)
+            f = customer_features(source).execute()
+        sizes = result["sizes"]
+        buyers = int((f.orders > 0).sum())
+        members = {n: set(current_members(store, n)) for n in ("active", "at_risk", "churned",
+                                                                "high_spend", "low_spend")}
+    finally:
+        store.close()
+    # A year of invoices: every lifecycle stage has people, and the stages of recency do not
+    # overlap.
+    assert all(sizes[n] > 0 for n in ("new", "active", "returning", "at_risk", "churned"))
+    assert not members["active"] & members["at_risk"]
+    assert not members["at_risk"] & members["churned"]
+    # Percentile segments hold about a fifth of the buyers (ties at the threshold count in).
+    assert 0.18 * buyers <= sizes["high_spend"] <= 0.25 * buyers
+    assert not members["high_spend"] & members["low_spend"]
+    # No income is known in this data: those segments are empty, with a note, not an error.
+    assert sizes["high_income"] == sizes["low_income"] == 0
+    assert "empty" in result["segments"]["high_income"]["note"]
