@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +29,15 @@ RULE = {"all": [{"event": "Order Completed", "count": {">=": 3}, "within_days": 
                 {"metric": "avg_order_value", ">": 50},
                 {"trait": "country", "=": "United Kingdom"}]}
 TARGET_SECONDS = 5.0
+
+
+def revision() -> str:
+    """The git revision measured, marked when src/ had uncommitted changes."""
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True, cwd=HERE).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], capture_output=True,
+                           text=True, cwd=HERE).stdout.strip()
+    return rev + ("+dirty-src" if dirty else "")
 
 
 def run(retail: Path, db: str | None, postgres: str | None) -> dict[str, Any]:
@@ -95,10 +105,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.retail.exists() and args.db is None:
         sys.exit(f"data set not found: {args.retail} (give --retail PATH)")
+    # The machine is shared: its load says how far the seconds can be trusted.
+    load_before = [round(x, 1) for x in os.getloadavg()]
+    results_ = [run(args.retail, args.db, args.postgres)]
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "results": [run(args.retail, args.db, args.postgres)],
-              # The machine is shared: its load says how far the seconds can be trusted.
-              "cpus": os.cpu_count(), "load_average": [round(x, 1) for x in os.getloadavg()]}
+              "command": " ".join(["benchmarks/segments.py", *sys.argv[1:]]),
+              "revision": revision(), "results": results_, "cpus": os.cpu_count(),
+              "load_before": load_before,
+              "load_average": [round(x, 1) for x in os.getloadavg()]}
     results = HERE / "results" / "segments.jsonl"
     results.parent.mkdir(exist_ok=True)
     with results.open("a") as fh:
