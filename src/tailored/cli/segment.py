@@ -116,8 +116,7 @@ def lifecycle(
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compute and store the built-in lifecycle segments: new, active, returning, at risk,
-    churned, high/low frequency, spend and income."""
+    """Compute and store the built-in lifecycle segments (new, active, churned, ...)."""
     from tailored.segments.lifecycle import compute_lifecycle
 
     started = time.perf_counter()
