@@ -5,6 +5,8 @@ segment lifecycle` does: a snapshot of the store, the percentile thresholds, eve
 segment in one query, and recording the membership (target: all of it under 5 s). Then a
 rule segment with an event window, a metric and a trait, and the one-person path
 (`segment check`) for a sample of customers. DuckDB always; PostgreSQL too with --postgres.
+The peer: the same recency, frequency and spend segments in plain pandas over the same
+snapshot, in the same run (its sizes must equal ours).
 
     python benchmarks/segments.py [--retail PATH] [--db URL] [--postgres URL] [--json]
 """
@@ -40,6 +42,47 @@ def revision() -> str:
     return rev + ("+dirty-src" if dirty else "")
 
 
+def pandas_lifecycle(folder: Path) -> tuple[dict[str, int], float]:
+    """The peer: the recency, frequency and spend lifecycle segments in plain pandas from the
+    snapshot's Parquet files (income left out: this data has none). Returns sizes, seconds."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    ev = pd.read_parquet(folder / "events.parquet", columns=["profile_id", "timestamp"])
+    ix = pd.read_parquet(folder / "interactions.parquet",
+                         columns=["profile_id", "signal", "timestamp", "value", "message_id"])
+    at = ev.timestamp.max()
+    seen = ev.groupby("profile_id").timestamp.agg(["min", "max"])
+    orders = ix[ix.signal == "order"]
+    g = orders.groupby("profile_id")
+    f = pd.DataFrame(index=ix.profile_id.unique())
+    f["orders"] = g.message_id.nunique().reindex(f.index).fillna(0)
+    f["purchase_days"] = g.timestamp.agg(lambda t: t.dt.date.nunique()).reindex(
+        f.index).fillna(0)
+    f["revenue"] = g.value.sum().reindex(f.index).fillna(0)
+    f["recency_days"] = (at - seen["max"].reindex(f.index)).dt.total_seconds() / 86400
+    f["tenure_days"] = (at - seen["min"].reindex(f.index)).dt.total_seconds() / 86400
+    buyers = f[f.orders > 0]
+    q = {k: round(float(v), 2) for k, v in {
+        "freq_high": buyers.purchase_days.quantile(0.8),
+        "freq_low": buyers.purchase_days.quantile(0.2),
+        "spend_high": buyers.revenue.quantile(0.8),
+        "spend_low": buyers.revenue.quantile(0.2)}.items()}
+    buyer = f.orders >= 1
+    masks = {
+        "new": f.tenure_days <= 30, "active": f.recency_days <= 30,
+        "returning": (f.purchase_days >= 2) & (f.recency_days <= 90) & (f.tenure_days > 30),
+        "at_risk": buyer & (f.recency_days > 90) & (f.recency_days <= 180),
+        "churned": f.recency_days > 180,
+        "high_frequency": f.purchase_days >= max(2.0, q["freq_high"]),
+        "low_frequency": buyer & (f.purchase_days <= max(1.0, q["freq_low"])),
+        "high_spend": buyer & (f.revenue >= q["spend_high"]),
+        "low_spend": buyer & (f.revenue <= q["spend_low"]),
+    }
+    sizes = {name: int(mask.sum()) for name, mask in masks.items()}
+    return sizes, time.perf_counter() - started
+
+
 def run(retail: Path, db: str | None, postgres: str | None) -> dict[str, Any]:
     from tailored.analytics import opened
     from tailored.ingest import Ingestor
@@ -73,6 +116,12 @@ def run(retail: Path, db: str | None, postgres: str | None) -> dict[str, Any]:
             rule = compute_segments(store, source, ["bench_rule"])[0]
             rule_seconds = time.perf_counter() - rule_started
         total = done - started
+        if backend == "duckdb":
+            peer_sizes, peer_seconds = pandas_lifecycle(folder)
+            out["pandas_peer"] = {
+                "lifecycle_seconds_from_snapshot": round(peer_seconds, 3),
+                "same_sizes": all(result["sizes"][n] == v for n, v in peer_sizes.items()),
+                "sizes": peer_sizes}
         out[backend] = {
             "lifecycle_seconds_from_store": round(total, 3),
             "snapshot_seconds": round(snapped - started, 3),
