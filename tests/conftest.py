@@ -65,6 +65,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with engine.begin() as conn:
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+        # The migration seeds this counter; without it no process sees others' graph writes.
+        conn.exec_driver_sql("INSERT INTO counters (name, value) VALUES ('identity_graph', 0)")
     engine.dispose()
     yield url
 

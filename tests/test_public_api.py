@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 PACKAGES = ["tailored.events", "tailored.catalog", "tailored.identity", "tailored.store",
-            "tailored.recommend", "tailored.evaluate", "tailored.predict",
+            "tailored.recommend", "tailored.evaluate", "tailored.predict", "tailored.analytics",
+            "tailored.segments",
             "tailored.ingest", "tailored.demo", "tailored.errors", "tailored.config"]
 
 

@@ -38,7 +38,7 @@ def _errors(records: list[SourceRecord | SourceError]) -> list[SourceError]:
 def test_online_retail_refuses_negative_and_non_numeric_prices(tmp_path: Path) -> None:
     path = _retail(tmp_path / "r.csv", [
         ["489434", "85048", "LIGHTS", 12, T, 6.95, 13085, "UK"],
-        ["A506401", "B", "Adjust bad debt", 1, T, -53594.36, "", "UK"],
+        ["506401", "B", "Adjust bad debt", 1, T, -53594.36, "", "UK"],
         ["489435", "22350", "CAT BOWL", 2, T, "two pounds", 13085, "UK"],
     ])
     records = list(read_online_retail(path))
@@ -48,6 +48,18 @@ def test_online_retail_refuses_negative_and_non_numeric_prices(tmp_path: Path) -
     assert errors[1].reason == "not valid: 'two pounds'"
     orders = [r for r in records if isinstance(r, SourceRecord) and r.data.get("event")]
     assert [o.data["properties"]["order_id"] for o in orders] == ["489434"]
+
+
+def test_online_retail_leaves_bad_debt_write_offs_out(tmp_path: Path) -> None:
+    path = _retail(tmp_path / "r.csv", [
+        ["A506401", "B", "Adjust bad debt", 1, T, -53594.36, "", "UK"],
+        ["489434", "85048", "LIGHTS", 12, T, 6.95, 13085, "UK"],
+    ])
+    records = list(read_online_retail(path))
+    assert _errors(records) == []
+    orders = [r for r in records if isinstance(r, SourceRecord) and r.data.get("event")]
+    assert [o.data["properties"]["order_id"] for o in orders] == ["489434"]
+    assert not [r for r in records if r.kind == "item" and r.data["item_id"] == "B"]
 
 
 def test_online_retail_refunds_keep_their_negative_quantity(tmp_path: Path) -> None:

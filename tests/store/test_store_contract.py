@@ -168,8 +168,13 @@ def test_erase_person_removes_everything_in_one_operation(store: Store) -> None:
                                                    traits={"email": "e@x.io"}, at=1),
            ev(userId="other", at=2))
     store.upsert_edges([Edge(src="u", dst="other"), Edge(src="other", dst="u")])
+    from tailored.segments.membership import current_members, record_membership
+
+    record_membership(store, "vip", [store.find_profile("u"), store.find_profile("other")])
     deleted = store.erase_person("e@x.io")
     assert deleted["events"] == 2 and deleted["edges"] == 2 and deleted["profiles"] == 2
+    assert deleted["segment_membership"] == 1
+    assert current_members(store, "vip") == [store.find_profile("other")]
     with pytest.raises(NotFound):
         store.find_profile("u")
     with pytest.raises(NotFound):

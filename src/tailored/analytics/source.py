@@ -6,8 +6,10 @@ edges) — and runs unchanged on either engine:
 
 * ``duckdb`` (the default): an in-process DuckDB reading the snapshot's Parquet files in
   place, nothing copied.
-* ``postgres``: the same snapshot loaded into a schema of a PostgreSQL database (``COPY``,
-  one transaction, replaced whole), and the queries run there.
+* ``postgres``: the same snapshot loaded into a schema of a PostgreSQL database (``COPY``
+  of CSV written by Arrow, one transaction), and the queries run there. By default each
+  run gets a schema of its own, dropped when it closes, so two runs on one database never
+  wait on each other's tables.
 
 Nested documents (traits, properties, context) are JSON text in both; :func:`trait` reads
 one field of them the same way on both engines.
@@ -16,6 +18,7 @@ one field of them the same way on both engines.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tailored.errors import InvalidInput
@@ -45,6 +49,7 @@ class Source:
     backend: str
     folder: Path
     _tables: dict[str, ir.Table]
+    _drop_schema: str | None = None
 
     def table(self, name: str) -> ir.Table:
         if name not in self._tables:
@@ -73,6 +78,8 @@ class Source:
         return self._tables["edges"]
 
     def close(self) -> None:
+        if self._drop_schema is not None:
+            self.con.raw_sql(f"DROP SCHEMA IF EXISTS {self._drop_schema} CASCADE")
         self.con.disconnect()
 
 
@@ -104,12 +111,32 @@ def _pg_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
 
 
-def open_postgres(folder: Path, url: str, *, schema: str = "tailored_analytics") -> Source:
-    """Load the snapshot in ``folder`` into ``schema`` of the PostgreSQL at ``url`` (replacing
-    what was there, in one transaction) and return its tables there."""
+def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
+    """A batch as CSV PostgreSQL's COPY reads: NULL unquoted and empty, arrays as literals."""
+    columns = []
+    for f in schema:
+        col = batch.column(f.name)
+        if pa.types.is_list(f.type):
+            col = pa.array([None if v is None else
+                            "{" + ",".join('"' + str(x).replace("\\", "\\\\")
+                                           .replace('"', '\\"') + '"' for x in v) + "}"
+                            for v in col.to_pylist()], type=pa.string())
+        columns.append(col)
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.Table.from_arrays(columns, names=schema.names), out,
+                     write_options=pa_csv.WriteOptions(include_header=False))
+    return out.getvalue().to_pybytes()
+
+
+def open_postgres(folder: Path, url: str, *, schema: str | None = None) -> Source:
+    """Load the snapshot in ``folder`` into ``schema`` of the PostgreSQL at ``url`` and
+    return its tables there. Without ``schema``, a new schema of its own, dropped when the
+    source closes; with one, its tables are replaced (and kept)."""
     import psycopg
 
     _check_snapshot(folder)
+    temporary = schema is None
+    schema = schema or f"tailored_analytics_{uuid.uuid4().hex[:12]}"
     if not _SCHEMA_NAME.match(schema):
         raise InvalidInput(f"schema must be a plain lower-case SQL name, got {schema!r}",
                            field="schema")
@@ -126,12 +153,11 @@ def open_postgres(folder: Path, url: str, *, schema: str = "tailored_analytics")
             cur.execute(f'DROP TABLE IF EXISTS {schema}."{name}"')
             cur.execute(f'CREATE TABLE {schema}."{name}" ({cols})')
             names = ", ".join(f'"{f.name}"' for f in schema_)
-            with cur.copy(f'COPY {schema}."{name}" ({names}) FROM STDIN') as copy:
+            with cur.copy(f'COPY {schema}."{name}" ({names}) FROM STDIN '
+                          "WITH (FORMAT csv)") as copy:
                 for batch in pq.ParquetFile(Path(folder) / f"{name}.parquet").iter_batches(
                         batch_size=50_000):
-                    columns = [batch.column(f.name).to_pylist() for f in schema_]
-                    for row in zip(*columns, strict=True):
-                        copy.write_row(row)
+                    copy.write(_csv_batch(batch, schema_))
             cur.execute(f'ANALYZE {schema}."{name}"')
     parts = re.match(r"^postgresql://(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?"
                      r"(?P<host>[^:/?]*)?(?::(?P<port>\d+))?/(?P<database>[^?]*)", url)
@@ -142,12 +168,13 @@ def open_postgres(folder: Path, url: str, *, schema: str = "tailored_analytics")
         host=parts["host"] or "localhost", port=int(parts["port"] or 5432),
         database=parts["database"] or None)
     tables = {n: con.table(n, database=schema) for n in present}
-    return Source(con=con, backend="postgres", folder=Path(folder), _tables=tables)
+    return Source(con=con, backend="postgres", folder=Path(folder), _tables=tables,
+                  _drop_schema=schema if temporary else None)
 
 
 @contextmanager
 def opened(folder: Path, backend: str = "duckdb", *, url: str | None = None,
-           schema: str = "tailored_analytics") -> Iterator[Source]:
+           schema: str | None = None) -> Iterator[Source]:
     """The snapshot on ``backend``, closed afterwards."""
     if backend not in BACKENDS:
         raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}",

@@ -27,6 +27,7 @@ from tailored.store.tables import (
     items,
     merges,
     profiles,
+    segment_membership,
 )
 from tailored.store.types import UTCDateTime
 from tailored.store.writes import upsert
@@ -222,8 +223,8 @@ class Store:
             return reads.stats(conn)
 
     def erase_person(self, identifier: str) -> dict[str, int]:
-        """Erase one person: events, identities, profiles, merge records and social edges,
-        in one transaction. Returns what was deleted, table by table."""
+        """Erase one person: events, identities, profiles, merge records, social edges and
+        segment membership history, in one transaction. Returns what was deleted, table by table."""
         with self.transaction() as conn:
             pid = self.find_profile(identifier, conn)
             pids = [pid, *conn.scalars(sa.select(profiles.c.profile_id)
@@ -240,6 +241,8 @@ class Store:
                     merges.c.from_profile.in_(pids), merges.c.into_profile.in_(pids)))).rowcount,
                 "edges": conn.execute(edges.delete().where(sa.or_(
                     edges.c.src.in_(user_ids), edges.c.dst.in_(user_ids)))).rowcount,
+                "segment_membership": conn.execute(segment_membership.delete().where(
+                    segment_membership.c.profile_id.in_(pids))).rowcount,
                 "profiles": conn.execute(profiles.delete().where(
                     profiles.c.profile_id.in_(pids))).rowcount,
             }

@@ -4,7 +4,9 @@ Accepts the publisher's ``.xlsx`` (every sheet), a ``.csv`` (plain or gzipped) o
 ``.parquet`` copy, with either edition's column names. The format is told by the file's first
 bytes, not its name. Each invoice becomes one "Order Completed" event, or "Order Refunded" for
 the cancellations whose number starts with "C" (the one place an amount may be negative: in
-their Quantity; a negative Price is rejected, the file's are bad-debt write-offs); each
+their Quantity; a negative Price is rejected). Invoices whose number starts with "A" are
+bad-debt write-offs ("Adjust bad debt", negative prices in the real file): accounting
+entries, not anything a customer did, so they are left out, as analyses of this data do; each
 customer becomes one identify event with their country, and each stock code one catalog item,
 emitted just before the first event that uses it.
 """
@@ -268,9 +270,10 @@ class _State:
             if invoice is None or stock is None or quantity is None or when is None or unit is None:
                 yield self._reject(row, names, (inv, code, desc, qty, day, price))
                 continue
+            if invoice.startswith("A"):
+                continue  # a bad-debt write-off: bookkeeping, not customer behaviour
             if unit < 0:
                 # Money is never negative: a refund is a C invoice with a negative Quantity.
-                # The file's negative prices are bad-debt write-offs ("A" invoices), not sales.
                 yield SourceError(row, names[5], f"negative price {unit!r} ({_text(desc)}); "
                                   "a price must be zero or more")
                 continue
