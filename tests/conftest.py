@@ -14,8 +14,18 @@ from tailored.store import Store
 from tailored.store.engine import normalise_url
 from tailored.store.tables import metadata
 
-DATASETS = Path(os.environ.get("TAILORED_DATASETS",
-                               Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+
+def _datasets() -> Path:
+    """TAILORED_DATASETS, else ../shared/datasets beside this checkout, else the machine's
+    shared copy (so a clone anywhere, as CI makes, still runs the real-data tests)."""
+    if "TAILORED_DATASETS" in os.environ:
+        return Path(os.environ["TAILORED_DATASETS"])
+    beside = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    machine = Path("/work/shared/datasets")
+    return beside if beside.exists() or not machine.exists() else machine
+
+
+DATASETS = _datasets()
 POSTGRES_ADMIN_URL = os.environ.get(
     "TAILORED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
