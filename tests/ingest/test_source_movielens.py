@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +12,8 @@ import pytest
 from tailored.catalog import Item
 from tailored.ingest.sources.movielens import detect_layout, read_movielens
 from tailored.ingest.sources.records import SourceError, SourceRecord
+from tests.conftest import DATASETS
 
-# As tests/conftest.py finds them: TAILORED_DATASETS, else ../shared/datasets.
-DATASETS = Path(
-    os.environ.get("TAILORED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
-)
 FLAGS_TOY = "|".join(["0", "0", "0", "1", "1", "1"] + ["0"] * 13)  # Animation, Children's, Comedy
 FLAGS_NONE = "|".join(["1"] + ["0"] * 18)  # only "unknown"
 

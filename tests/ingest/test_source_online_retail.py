@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +19,8 @@ from tailored.catalog import Item
 from tailored.ingest.sources import online_retail
 from tailored.ingest.sources.online_retail import read_online_retail
 from tailored.ingest.sources.records import SourceError, stable_message_id
+from tests.conftest import DATASETS
 
-DATASETS = Path(
-    os.environ.get("TAILORED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
-)
 HEADER_II = [
     "Invoice",
     "StockCode",

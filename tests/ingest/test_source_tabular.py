@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +14,7 @@ import pytest
 from tailored.catalog import Edge, Item
 from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
 from tailored.ingest.sources.tabular import parse_mapping, read_table
-
-DATASETS = Path(
-    os.environ.get("TAILORED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
-)
+from tests.conftest import DATASETS
 
 
 def write(path: Path, text: str, *, gz: bool = False) -> Path:
