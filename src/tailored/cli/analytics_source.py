@@ -6,15 +6,19 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tailored.analytics.source import Source, opened
 from tailored.cli.state import progress, state_of
+from tailored.errors import InvalidInput
 
-__all__ = ["BackendOption", "SnapshotOption", "analytics_source"]
+if TYPE_CHECKING:  # the analytics engines load only for the commands that use them
+    from tailored.analytics.source import Source
+
+__all__ = ["AsOfOption", "BackendOption", "SnapshotOption", "analytics_source", "parse_as_of"]
 
 BackendOption = Annotated[str, typer.Option(
     "--backend", help="Engine the queries run on: duckdb (in process, over the snapshot's "
@@ -25,11 +29,29 @@ SnapshotOption = Annotated[Path | None, typer.Option(
     "of the store is taken.")]
 
 
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Use only events before this moment (ISO date or time, UTC if no zone); "
+    "default: the latest event, every event counting.")]
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """``--as-of`` as an aware datetime (UTC when no zone is given); None when absent."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--as-of must be an ISO date or time (2026-11-30 or "
+                           f"2026-11-30T12:00:00+00:00), got {text!r}", field="as_of") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 @contextmanager
 def analytics_source(ctx: typer.Context, backend: str = "duckdb",
                      snapshot: Path | None = None) -> Iterator[Source]:
     """The store's data as Ibis tables on ``backend``: ``snapshot`` if given, else a fresh
     snapshot of the store in a temporary folder (removed afterwards)."""
+    from tailored.analytics.source import opened
     from tailored.store.snapshots import export_snapshot
 
     state = state_of(ctx)

@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tailored.analytics.text import DEFAULT_KINDS
 from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
 from tailored.cli.state import emit, progress, state_of
 
@@ -49,6 +48,8 @@ def words(
     from tailored.analytics.keywords import word_frequency
 
     started = time.perf_counter()
+    from tailored.analytics.text import DEFAULT_KINDS
+
     kinds = _kinds(kind, DEFAULT_KINDS)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "count words"):
         data = word_frequency(source, kinds=kinds, language=language, top=top)
@@ -83,6 +84,8 @@ def keywords(
     from tailored.analytics.keywords import keywords as find_keywords
 
     started = time.perf_counter()
+    from tailored.analytics.text import DEFAULT_KINDS
+
     kinds = _kinds(kind, DEFAULT_KINDS)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "keywords"):
         data = find_keywords(source, by=by, kinds=kinds, language=language, top=top,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from tailored.cli import segment_models
-from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.analytics_source import (
+    AsOfOption,
+    BackendOption,
+    SnapshotOption,
+    analytics_source,
+    parse_as_of,
+)
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
 
@@ -22,21 +27,9 @@ segment_app = typer.Typer(
     help="Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
-AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="Evaluate as of this moment (ISO date or time, UTC if no zone): only "
-    "events before it count. Default: the latest event, every event counting.")]
 NameArg = Annotated[str, typer.Argument(help="The segment's name.")]
 
 
-def _as_of(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"--as-of must be an ISO date or time (2026-11-30 or "
-                           f"2026-11-30T12:00:00+00:00), got {text!r}", field="as_of") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _sizes_table(title: str, rows: list[dict[str, Any]]) -> Table:
@@ -76,7 +69,7 @@ def compute(
     every: Annotated[bool, typer.Option("--all", help="Compute every rule segment.")] = False,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
-    as_of: AsOfOpt = None,
+    as_of: AsOfOption = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute rule segments for everyone (one query) and record who entered and left."""
@@ -99,7 +92,7 @@ def compute(
     results: list[dict[str, Any]] = []
     if names:
         with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "compute"):
-            results = compute_segments(store, source, names, as_of=_as_of(as_of))
+            results = compute_segments(store, source, names, as_of=parse_as_of(as_of))
     data = {"segments": results, "backend": backend,
             "seconds": round(time.perf_counter() - started, 3)}
     if not names:
@@ -113,7 +106,7 @@ def lifecycle(
     ctx: typer.Context,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
-    as_of: AsOfOpt = None,
+    as_of: AsOfOption = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute and store the built-in lifecycle segments (new, active, churned, ...)."""
@@ -123,7 +116,7 @@ def lifecycle(
     with analytics_source(ctx, backend, snapshot) as source:
         snapped = time.perf_counter()
         with progress(ctx, "lifecycle"):
-            result = compute_lifecycle(state_of(ctx).store, source, as_of=_as_of(as_of))
+            result = compute_lifecycle(state_of(ctx).store, source, as_of=parse_as_of(as_of))
     done = time.perf_counter()
     data = {"sizes": result["sizes"], "thresholds": result["thresholds"],
             "notes": {n: r["note"] for n, r in result["segments"].items() if "note" in r},
@@ -235,7 +228,7 @@ def check(
     ctx: typer.Context,
     person: Annotated[str, typer.Argument(help="Any id of the person.")],
     name: NameArg,
-    as_of: AsOfOpt = None,
+    as_of: AsOfOption = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Only say whether the person is in; record nothing.")] = False,
     as_json: JsonOpt = False,
@@ -243,7 +236,7 @@ def check(
     """Recompute a rule segment for one person, from the store, and update their membership."""
     from tailored.segments.compute import check_person
 
-    data = check_person(state_of(ctx).store, name, person, as_of=_as_of(as_of),
+    data = check_person(state_of(ctx).store, name, person, as_of=parse_as_of(as_of),
                         record=not dry_run)
     verb = "is in" if data["member"] else "is not in"
     change = f" ({data['change']})" if data.get("change") else ""

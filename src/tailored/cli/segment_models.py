@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.analytics_source import (
+    AsOfOption,
+    BackendOption,
+    SnapshotOption,
+    analytics_source,
+    parse_as_of,
+)
 from tailored.cli.state import emit, progress, state_of
-from tailored.errors import InvalidInput
 
 __all__ = ["register"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", help="Use only events before this moment (ISO date or time, UTC if no zone); "
-    "default: the latest event.")]
 
 
-def _as_of(text: str | None) -> datetime | None:
-    from datetime import UTC
-
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"--as-of must be an ISO date or time (2026-11-30 or "
-                           f"2026-11-30T12:00:00+00:00), got {text!r}", field="as_of") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def rfm(
@@ -51,7 +41,7 @@ def rfm(
     """RFM scores (1-5) and the named groups (Champions ... Lost) of every customer."""
     from tailored.segments.rfm import compute_rfm
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     started = time.perf_counter()
     with analytics_source(ctx, backend, snapshot) as source:
         snapped = time.perf_counter()
@@ -104,7 +94,7 @@ def cluster(
     """K-means clusters of customers, with a portrait of what sets each apart."""
     from tailored.segments.clustering import cluster_customers
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     started = time.perf_counter()
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "cluster"):
         result = cluster_customers(source, as_of=when, n_clusters=k,
@@ -147,7 +137,7 @@ def learn(
     from tailored.segments.learning import learn_segment
     from tailored.segments.membership import current_members, segment_sizes
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     store = state_of(ctx).store
     known = list(segment_sizes(store))
 

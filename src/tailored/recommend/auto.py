@@ -20,11 +20,11 @@ import scipy.sparse as sp
 from tailored.errors import InvalidInput
 from tailored.recommend.base import Recommender
 from tailored.recommend.hybrid import (
-    _minmax,
     best_blend,
     carve_validation,
     check_validation,
     latest_first,
+    minmax_rows,
     validation_ndcg,
 )
 from tailored.recommend.interactions import Interactions
@@ -171,7 +171,7 @@ class Auto(Recommender):
         top = sorted(tuned, key=lambda t: -t[0])[:self.blend_top]
         if len(top) < 2:
             return best
-        weights, ndcg = best_blend([_minmax(t[3]) for t in top], train, held, users, self.k)
+        weights, ndcg = best_blend([minmax_rows(t[3]) for t in top], train, held, users, self.k)
         params = {"models": [t[1] for t in top], "params": {t[1]: t[2] for t in top},
                   "weights": [round(float(w), 6) for w in weights],
                   "validation": self.validation}

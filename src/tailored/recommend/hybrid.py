@@ -24,7 +24,17 @@ from tailored.evaluate.metrics import ndcg_at_k
 from tailored.recommend.base import Recommender
 from tailored.recommend.interactions import Interactions
 
-__all__ = ["BLENDS", "Hybrid", "best_blend", "carve_validation", "latest_first", "validation_ndcg"]
+__all__ = [
+    "BLENDS",
+    "VALIDATIONS",
+    "Hybrid",
+    "best_blend",
+    "carve_validation",
+    "check_validation",
+    "latest_first",
+    "minmax_rows",
+    "validation_ndcg",
+]
 
 BLENDS = ("weighted", "rank")
 # Reciprocal rank fusion's constant (Cormack et al. 2009).
@@ -127,7 +137,7 @@ def best_blend(parts: Sequence[np.ndarray], train: Interactions, held: sp.csr_ma
     return best, best_ndcg
 
 
-def _minmax(s: np.ndarray) -> np.ndarray:
+def minmax_rows(s: np.ndarray) -> np.ndarray:
     """Each row scaled to [0, 1] (a constant row becomes all zeros)."""
     s = np.atleast_2d(np.asarray(s, dtype=np.float64))
     low = s.min(axis=1, keepdims=True)
@@ -264,7 +274,7 @@ class Hybrid(Recommender):
         return best
 
     def _transform(self, scores: np.ndarray) -> np.ndarray:
-        return _minmax(scores) if self.blend == "weighted" else _rrf(scores)
+        return minmax_rows(scores) if self.blend == "weighted" else _rrf(scores)
 
     def _share(self) -> None:
         """The sub-models see the hybrid's fresh events and signals (for their reasons)."""
