@@ -18,6 +18,10 @@ from tailored.errors import InvalidInput
 from tailored.events.model import Event
 from tailored.events.platform import derive_platform
 
+# The earliest event time accepted: devices with unset clocks send 1970 times, which the
+# skew correction (sentAt) fixes; anything corrected to before it is bad input.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 __all__ = ["ValidEvent", "normalise_email", "validate_event"]
 
 _ALIASES = {
@@ -104,6 +108,14 @@ def validate_event(
         timestamp = received - (event.sent_at - event.original_timestamp)
     else:
         timestamp = event.original_timestamp or received
+    if timestamp < EPOCH:
+        # Compared as times; older text-compared trait times let year-999 events win.
+        field = ("timestamp" if event.timestamp is not None
+                 else "originalTimestamp" if event.original_timestamp is not None
+                 else "receivedAt")
+        raise InvalidInput(
+            f"{field}: the event time {timestamp.isoformat()} is before "
+            "1970-01-01T00:00:00Z", field=field)
     if timestamp - received_at > max_future:
         field = "timestamp" if event.timestamp is not None else "originalTimestamp"
         raise InvalidInput(

@@ -1,6 +1,7 @@
 """Identity stitching: one profile per person across devices and platforms."""
 
 from tailored.identity.graph import (
+    HistoryMove,
     IdentityGraph,
     MergeRecord,
     Node,
@@ -8,5 +9,16 @@ from tailored.identity.graph import (
     ProfileState,
     event_nodes,
 )
+from tailored.identity.times import parse_trait_time, trait_time_text
 
-__all__ = ["IdentityGraph", "MergeRecord", "Node", "NodeState", "ProfileState", "event_nodes"]
+__all__ = [
+    "HistoryMove",
+    "IdentityGraph",
+    "MergeRecord",
+    "Node",
+    "NodeState",
+    "ProfileState",
+    "event_nodes",
+    "parse_trait_time",
+    "trait_time_text",
+]

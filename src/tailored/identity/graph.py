@@ -10,10 +10,14 @@ pointing at one canonical profile. The rules, in the order they matter:
    TV, a shared laptop): the node is relinked to the user seen most recently, by event
    time, and each person keeps their own history. Relinks are recorded like merges.
 4. Only an ``alias`` merges two identified profiles: previousId's profile into userId's.
+   An alias whose previousId is an anonymous id held by *another identified* person moves
+   that id and its anonymous history only, never the person; one whose previousId is not
+   known yet links both readings of it (user id and anonymous id), so events that arrive
+   after the alias still find the user.
 5. An anonymous event belongs to its anonymousId's profile, else its device's, else its
    e-mail's, else a new anonymous profile; anonymous profiles it touches merge together,
    and into the one identified profile it touches, if any.
-6. Traits merge last-write-wins by event time, trait by trait.
+6. Traits merge last-write-wins by event time, trait by trait (compared as times).
 
 The graph works on the part of the store a chunk of events touches, loaded up front; the
 store writes back what changed. It knows nothing of SQL.
@@ -24,19 +28,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tailored.events import ValidEvent
 
-__all__ = ["IdentityGraph", "MergeRecord", "Node", "NodeState", "ProfileState", "event_nodes"]
+__all__ = [
+    "HistoryMove",
+    "IdentityGraph",
+    "MergeRecord",
+    "Node",
+    "NodeState",
+    "ProfileState",
+    "event_nodes",
+]
 
 Node = tuple[str, str]  # (kind, value)
-
-
-def _time_key(t: datetime) -> str:
-    # Fixed width, so trait times compare correctly as text in JSON.
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -53,7 +61,8 @@ class ProfileState:
     profile_id: str
     user_id: str | None
     traits: dict[str, Any]
-    trait_times: dict[str, str]
+    # When each trait was last set (event time), as datetimes: compared as times.
+    trait_times: dict[str, datetime]
     first_seen: datetime | None
     last_seen: datetime | None
     created_at: datetime
@@ -74,18 +83,18 @@ class ProfileState:
             self.dirty = True
 
     def set_traits(self, traits: dict[str, Any], t: datetime) -> None:
-        key = _time_key(t)
+        times = self.trait_times
         for name, value in traits.items():
-            if self.trait_times.get(name, "") <= key:
+            if times.get(name, _NEVER) <= t:
                 self.traits[name] = value
-                self.trait_times[name] = key
+                times[name] = t
                 self.dirty = True
 
     def absorb(self, other: ProfileState) -> None:
         """Take the other profile's traits where they are newer, and its time span."""
         for name, value in other.traits.items():
-            set_at = other.trait_times.get(name, "")
-            if self.trait_times.get(name, "") <= set_at:
+            set_at = other.trait_times.get(name, _NEVER)
+            if self.trait_times.get(name, _NEVER) <= set_at:
                 self.traits[name] = value
                 self.trait_times[name] = set_at
         for seen in (other.first_seen, other.last_seen):
@@ -109,6 +118,16 @@ class MergeRecord:
     event_time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryMove:
+    """An anonymous id that an alias took from one identified person to another: its
+    anonymous events (no userId) move with it; the person it left keeps the rest."""
+
+    anonymous_id: str
+    from_profile: str
+    into_profile: str
+
+
 def event_nodes(ev: ValidEvent) -> list[Node]:
     """Every node an event names, the strongest first."""
     e = ev.event
@@ -129,13 +148,30 @@ def event_nodes(ev: ValidEvent) -> list[Node]:
 
 @dataclass
 class IdentityGraph:
-    """The loaded part of the graph, changed in memory event by event."""
+    """The loaded part of the graph, changed in memory event by event.
+
+    Every event resolved is attributed in ``attributed`` (in order); a merge moves a
+    profile's nodes through an index from profile to nodes, so its cost is the loser's
+    size, not the graph's.
+    """
 
     nodes: dict[Node, NodeState]
     profiles: dict[str, ProfileState]
     now: datetime
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     merges: list[MergeRecord] = field(default_factory=list)
+    moves: list[HistoryMove] = field(default_factory=list)
+    attributed: list[str] = field(default_factory=list)
+    _members: dict[str, set[Node]] = field(init=False, repr=False)
+    # Positions in ``attributed`` of anonymous events, by anonymous id: an alias that moves
+    # the id moves those of them that went to the person it left.
+    _anonymous: dict[str, list[int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._members = {}
+        for node, state in self.nodes.items():
+            self._members.setdefault(state.profile_id, set()).add(node)
+        self._anonymous = {}
 
     def canonical(self, profile_id: str) -> str:
         p = self.profiles.get(profile_id)
@@ -143,6 +179,10 @@ class IdentityGraph:
             profile_id = p.merged_into
             p = self.profiles.get(profile_id)
         return profile_id
+
+    def members(self, profile_id: str) -> set[Node]:
+        """The loaded nodes that point at this profile."""
+        return self._members.get(profile_id, set())
 
     def resolve(self, ev: ValidEvent) -> str:
         """Attribute one event to a profile, merging and relinking as the rules say."""
@@ -161,10 +201,13 @@ class IdentityGraph:
             target = self._anonymous_target(others, t)
             for node in others:
                 target = self._attach_anonymous(node, target, ev)
+            if e.anonymous_id:
+                self._anonymous.setdefault(e.anonymous_id, []).append(len(self.attributed))
         profile = self.profiles[target]
         profile.see(t)
         if e.type == "identify" and e.traits:
             profile.set_traits(e.traits, t)
+        self.attributed.append(target)
         return target
 
     # -- building blocks -------------------------------------------------------------
@@ -177,13 +220,22 @@ class IdentityGraph:
         )
         return pid
 
+    def _point(self, node: Node, state: NodeState, profile_id: str) -> None:
+        if state.profile_id != profile_id:
+            members = self._members.get(state.profile_id)
+            if members is not None:
+                members.discard(node)
+            self._members.setdefault(profile_id, set()).add(node)
+            state.profile_id = profile_id
+
     def _link(self, node: Node, profile_id: str, t: datetime) -> None:
         state = self.nodes.get(node)
         if state is None:
             self.nodes[node] = NodeState(profile_id, t, t, stored=False, dirty=True)
+            self._members.setdefault(profile_id, set()).add(node)
             return
         if state.profile_id != profile_id or t > state.linked_at:
-            state.profile_id = profile_id
+            self._point(node, state, profile_id)
             state.linked_at = max(state.linked_at, t)
             state.dirty = True
         if t < state.first_seen:
@@ -208,23 +260,55 @@ class IdentityGraph:
             won.user_id = lost.user_id
         lost.merged_into = winner
         lost.dirty = True
-        for state in self.nodes.values():
-            if state.profile_id == loser:
-                state.profile_id = winner
-                state.dirty = True
+        # Only the loser's own nodes move (the store moves those not loaded).
+        moved = self._members.pop(loser, set())
+        for member in moved:
+            state = self.nodes[member]
+            state.profile_id = winner
+            state.dirty = True
+        self._members.setdefault(winner, set()).update(moved)
         self.merges.append(MergeRecord(
             "merge", loser, winner, node[0], node[1], ev.event.type, ev.message_id,
             ev.timestamp,
         ))
 
     def _alias(self, previous_id: str, target: str, ev: ValidEvent) -> None:
-        for kind in ("user_id", "anonymous_id"):
-            state = self.nodes.get((kind, previous_id))
-            if state is not None:
-                self._merge(state.profile_id, target, (kind, previous_id), ev)
-                self._link((kind, previous_id), self.canonical(target), ev.timestamp)
-                return
-        self._link(("user_id", previous_id), target, ev.timestamp)
+        t = ev.timestamp
+        known = self.nodes.get(("user_id", previous_id))
+        if known is not None:
+            # An explicit alias of a user id: the one way two identified people merge.
+            self._merge(known.profile_id, target, ("user_id", previous_id), ev)
+            self._link(("user_id", previous_id), self.canonical(target), t)
+            return
+        node = ("anonymous_id", previous_id)
+        state = self.nodes.get(node)
+        if state is None:
+            # Not seen yet: both readings of previousId point at the user, so anonymous
+            # events that arrive after the alias land on them too.
+            self._link(("user_id", previous_id), target, t)
+            self._link(node, target, t)
+            return
+        holder = self.canonical(state.profile_id)
+        target = self.canonical(target)
+        if holder == target:
+            self._link(node, target, t)
+        elif not self.profiles[holder].identified:
+            self._merge(holder, target, node, ev)
+            self._link(node, self.canonical(target), t)
+        else:
+            # The anonymous id is another identified person's (a shared browser): the id
+            # and its anonymous history move; that person and the rest of their history
+            # stay where they are.
+            self.merges.append(MergeRecord(
+                "relink", holder, target, node[0], node[1], ev.event.type, ev.message_id, t,
+            ))
+            self.moves.append(HistoryMove(previous_id, holder, target))
+            for i in self._anonymous.get(previous_id, ()):
+                if self.canonical(self.attributed[i]) == holder:
+                    self.attributed[i] = target
+            self._point(node, state, target)
+            state.linked_at = max(state.linked_at, t)
+            state.dirty = True
 
     def _attach_identified(self, node: Node, target: str, ev: ValidEvent) -> None:
         state = self.nodes.get(node)

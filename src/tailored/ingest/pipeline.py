@@ -274,9 +274,11 @@ class Ingestor:
         graph = load_graph(conn, {n for v in fresh for n in event_nodes(v)}, personal, now,
                            cache)
         known = set(graph.profiles)
-        assigned = [graph.resolve(v) for v in fresh]
+        for v in fresh:
+            graph.resolve(v)
         apply_graph(conn, graph, personal, now)
-        attributed = [(v, graph.canonical(p)) for v, p in zip(fresh, assigned, strict=True)]
+        attributed = [(v, graph.canonical(p))
+                      for v, p in zip(fresh, graph.attributed, strict=True)]
         insert_events(conn, attributed, personal)
         if dups:
             count_duplicates(conn, dups, now)

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tailored.errors import InvalidInput
+from tailored.identity import parse_trait_time, trait_time_text
 from tailored.store.store import Store
 from tailored.store.tables import counters, profiles
 from tailored.store.writes import graph_version, upsert
@@ -26,12 +27,6 @@ __all__ = ["write_traits"]
 # Well under SQLite's limit of host parameters in one statement.
 _BATCH = 900
 _MAX_NAMED = 10
-
-
-def _time_key(t: datetime) -> str:
-    # The identity graph's format for trait times: fixed width, so they compare as text.
-    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _check_value(pid: str, name: str, value: Any) -> Any:
@@ -88,7 +83,8 @@ def write_traits(
     checked = _checked(updates)
     if not checked:
         return 0
-    key = _time_key(at or datetime.now(UTC))
+    set_at = parse_trait_time(at or datetime.now(UTC))
+    key = trait_time_text(set_at)
     personal = store.personal
     with store.transaction() as conn:
         found: dict[str, Any] = {}
@@ -121,7 +117,7 @@ def write_traits(
             changed = False
             for name, value in wanted[pid].items():
                 # Last write wins by time, as for traits from identify events.
-                if times.get(name, "") <= key and (name not in traits
+                if parse_trait_time(times.get(name)) <= set_at and (name not in traits
                                                    or traits[name] != value
                                                    or times.get(name) != key):
                     traits[name], times[name] = value, key

@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tailored.events import ValidEvent
-from tailored.identity import IdentityGraph, Node, NodeState, ProfileState
+from tailored.identity import (
+    IdentityGraph,
+    Node,
+    NodeState,
+    ProfileState,
+    parse_trait_time,
+    trait_time_text,
+)
 from tailored.store.personal import PersonalData
 from tailored.store.tables import counters, duplicates, events, identities, merges, profiles
 
@@ -180,7 +187,8 @@ def load_graph(
                 _one_of(profiles.c.profile_id, batch, conn.dialect))):
             profile_states[r.profile_id] = ProfileState(
                 profile_id=r.profile_id, user_id=r.user_id,
-                traits=personal.reveal_traits(r.traits), trait_times=dict(r.trait_times),
+                traits=personal.reveal_traits(r.traits),
+                trait_times={k: parse_trait_time(v) for k, v in (r.trait_times or {}).items()},
                 first_seen=r.first_seen, last_seen=r.last_seen, created_at=r.created_at,
                 merged_into=r.merged_into, stored=True,
             )
@@ -190,7 +198,8 @@ def load_graph(
 def _profile_row(p: ProfileState, personal: PersonalData) -> dict[str, Any]:
     return {
         "profile_id": p.profile_id, "user_id": p.user_id, "merged_into": p.merged_into,
-        "traits": personal.protect_traits(p.traits), "trait_times": p.trait_times,
+        "traits": personal.protect_traits(p.traits),
+        "trait_times": {k: trait_time_text(v) for k, v in p.trait_times.items()},
         "first_seen": p.first_seen, "last_seen": p.last_seen, "created_at": p.created_at,
     }
 
@@ -215,6 +224,14 @@ def apply_graph(
                      .values(profile_id=m.into_profile))
         conn.execute(profiles.update().where(profiles.c.merged_into == m.from_profile)
                      .values(merged_into=m.into_profile))
+    for move in graph.moves:
+        # An alias took an anonymous id from one identified person to another: its
+        # anonymous events go along, the rest of that person's history stays.
+        source, into = graph.canonical(move.from_profile), graph.canonical(move.into_profile)
+        if source != into:
+            conn.execute(events.update().where(
+                events.c.profile_id == source, events.c.anonymous_id == move.anonymous_id,
+                events.c.user_id.is_(None)).values(profile_id=into))
     changed = [p for p in graph.profiles.values() if p.stored and p.dirty]
     if changed:
         columns = ("user_id", "merged_into", "traits", "trait_times", "first_seen", "last_seen")
