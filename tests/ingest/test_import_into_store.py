@@ -34,15 +34,20 @@ def test_online_retail_ii_orders_customers_and_anonymous_invoices(sqlite_store: 
     path = dataset("online-retail-ii", "online_retail_II.parquet")
     report = Ingestor(sqlite_store).ingest(read_online_retail(path))
     stats = sqlite_store.stats()
-    # The three bad-debt write-offs ("A" invoices, negative prices) are left out: not orders,
-    # and not errors either.
+    # The three bad-debt write-offs ("A" invoices, negative prices) and the 3,268 stock
+    # adjustments (guest invoices priced 0 throughout: damages, missing, written off) are left
+    # out: not orders, and not errors either; the report counts them by kind.
     assert report.rejected == []
+    left_out = report.to_dict()["left_out"]
+    assert {k: v["records"] for k, v in left_out.items()} == {
+        "stock_adjustment": 3_268, "bad_debt": 3}
     assert stats["events_by_type"]["Order Completed"] + stats["events_by_type"][
-        "Order Refunded"] == 28_816 - 3
+        "Order Refunded"] == 28_816 - 3 - 3_268
     assert stats["events_by_type"]["Order Refunded"] == 4_592
     assert stats["identified_profiles"] == 4_383
-    # One per guest invoice (the write-offs were guest invoices too).
-    assert stats["profiles"] - stats["identified_profiles"] == 5_229 - 3
+    # One per guest invoice that is a sale (the write-offs and adjustments were guest
+    # invoices too).
+    assert stats["profiles"] - stats["identified_profiles"] == 5_229 - 3 - 3_268
     assert sqlite_store.profile("12346")["traits"] == {"country": "United Kingdom"}
 
 

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from tailored.catalog import Item
 from tailored.ingest.sources import online_retail
 from tailored.ingest.sources.online_retail import read_online_retail
-from tailored.ingest.sources.records import SourceError, stable_message_id
+from tailored.ingest.sources.records import SourceError, SourceSkip, stable_message_id
 from tests.conftest import DATASETS
 
 HEADER_II = [
@@ -92,10 +92,12 @@ def write_parquet(path: Path, rows: list[list[Any]]) -> Path:
 
 
 def split(records: list) -> dict[str, list]:
-    out: dict[str, list] = {"item": [], "identify": [], "order": [], "error": []}
+    out: dict[str, list] = {"item": [], "identify": [], "order": [], "error": [], "skip": []}
     for r in records:
         if isinstance(r, SourceError):
             out["error"].append(r)
+        elif isinstance(r, SourceSkip):
+            out["skip"].append(r)
         elif r.kind == "item":
             out["item"].append(r)
         elif r.data["type"] == "identify":
@@ -292,11 +294,18 @@ def test_real_online_retail_ii() -> None:
         pytest.skip(f"data set not found: {path}")
     counts: Counter[str] = Counter()
     orders: set[str] = set()
+    guests: set[str] = set()
+    left_out: Counter[tuple[str, str]] = Counter()
+    left_rows: Counter[str] = Counter()
     revenue = line_total = 0.0
     refused = []
     for r in read_online_retail(path):
         if isinstance(r, SourceError):
             refused.append((r.line, r.field))
+            continue
+        if isinstance(r, SourceSkip):
+            left_out[r.kind, r.reason] += 1
+            left_rows[r.kind] += r.rows
             continue
         if r.kind == "item":
             counts["item"] += 1
@@ -306,16 +315,32 @@ def test_real_online_retail_ii() -> None:
             orders.add(r.data["properties"]["order_id"])
             revenue += r.data["properties"]["revenue"]
             line_total += sum(p["quantity"] * p["price"] for p in r.data["properties"]["products"])
+            if "anonymousId" in r.data:
+                guests.add(r.data["anonymousId"])
     # 655 invoices are split across non-adjacent rows in the file; they are rejoined.
-    # The three bad-debt write-offs ("A" invoices, negative prices) are left out, not refused.
+    # The three bad-debt write-offs ("A" invoices, negative prices) and the 3,268 stock
+    # adjustments (guest invoices priced 0 throughout) are left out, not refused.
     assert refused == []
-    assert counts["Order Completed"] + counts["Order Refunded"] == 28_816 - 3 == len(orders)
+    assert left_out == {
+        ("bad_debt", "bad-debt write-off"): 3,
+        ("stock_adjustment", "stock written off (negative quantity)"): 2121,
+        ("stock_adjustment", "no description"): 1101,
+        ("stock_adjustment", "warehouse note (damages, missing, ?...)"): 37,
+        ("stock_adjustment", "zero price"): 9,
+    }
+    assert left_rows == {"bad_debt": 3, "stock_adjustment": 3316}
+    assert counts["Order Completed"] + counts["Order Refunded"] == 28_816 - 3 - 3268 == len(
+        orders)
     assert counts["Order Refunded"] == 4592
     assert counts["identify"] == 4383
-    # 4,632 stock codes, one of which ("47503J ") differs from another only by a space.
-    # and the write-offs' stock code "B".
-    assert counts["item"] == 4631 - 1
-    # The publisher's total, 9,539,484.63, less the write-offs' -136,552.02.
+    # Guest invoices that are sales: 5,229 invoices without a customer, less the adjustments
+    # and the write-offs.
+    assert len(guests) == 5229 - 3268 - 3 == 1958
+    # 4,632 stock codes, one of which ("47503J ") differs from another only by a space, less
+    # those that only ever appear in adjustments and write-offs (such as "B").
+    assert counts["item"] == 4265
+    # The publisher's total, 9,539,484.63, less the write-offs' -136,552.02 (adjustments are
+    # priced 0).
     assert abs(line_total - 9_676_036.65) < 0.01
     # Per-invoice rounding to pence loses 14 lines priced at 0.001 (PADS): .634 becomes .62.
     assert abs(revenue - 9_676_036.64) < 0.005
@@ -324,3 +349,70 @@ def test_real_online_retail_ii() -> None:
 def test_folder_is_not_a_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is a folder"):
         list(read_online_retail(tmp_path))
+
+
+# Stock adjustments, as the real file has them: guest invoices priced 0 throughout.
+ADJUSTMENTS: list[list[Any]] = [
+    ["489440", "21000", "damages", -12, T1, 0.0, None, "UK"],   # written off
+    ["489441", "21001", "?", 5, T1, 0.0, None, "UK"],           # a note
+    ["489442", "21002", "missing", 3, T1, 0.0, None, "UK"],     # a note
+    ["489443", "21003", None, 8, T1, 0.0, None, "UK"],          # no description
+    ["489443", "21004", None, 2, T1, 0.0, None, "UK"],
+    ["489444", "21005", "OWL DOORSTOP", 1, T1, 0.0, None, "UK"],  # priced 0
+    ["A489445", "B", "Adjust bad debt", 1, T1, -500.0, None, "UK"],
+    # A guest sale with free postage stays a sale.
+    ["489446", "21006", "DOORMAT", 1, T2, 5.95, None, "UK"],
+    ["489446", "DOT", "DOTCOM POSTAGE", 1, T2, 0.0, None, "UK"],
+    # A customer's invoice with a line taken back out of it: the line goes, the sale stays.
+    ["489447", "21007", "LANTERN", 2, T2, 3.0, 12000.0, "UK"],
+    ["489447", "21008", "LANTERN RED", -2, T2, 3.0, 12000.0, "UK"],
+    ["489447", "21009", "LANTERN BLUE", 0, T2, 3.0, 12000.0, "UK"],
+    # Refunds keep their negative quantities.
+    ["C489448", "21007", "LANTERN", -1, T2, 3.0, 12000.0, "UK"],
+]
+
+
+def test_stock_adjustments_are_left_out_by_kind(tmp_path: Path) -> None:
+    records = list(read_online_retail(write_csv(tmp_path / "r.csv", ADJUSTMENTS)))
+    parts = split(records)
+    assert parts["error"] == []
+    assert [(s.line, s.kind, s.reason, s.rows) for s in parts["skip"]] == [
+        (2, "stock_adjustment", "stock written off (negative quantity)", 1),
+        (3, "stock_adjustment", "warehouse note (damages, missing, ?...)", 1),
+        (4, "stock_adjustment", "warehouse note (damages, missing, ?...)", 1),
+        (5, "stock_adjustment", "no description", 2),
+        (7, "stock_adjustment", "zero price", 1),
+        (8, "bad_debt", "bad-debt write-off", 1),
+        (12, "odd_line", "negative quantity outside a refund", 1),
+        (13, "odd_line", "zero quantity outside a refund", 1),
+    ]
+    orders = {o.data["properties"]["order_id"]: o.data for o in parts["order"]}
+    assert list(orders) == ["489446", "489447", "C489448"]
+    assert [p["product_id"] for p in orders["489446"]["properties"]["products"]] == [
+        "21006", "DOT"]
+    assert orders["489447"]["properties"]["products"] == [
+        {"product_id": "21007", "name": "LANTERN", "quantity": 2, "price": 3.0}]
+    assert orders["489447"]["properties"]["revenue"] == 6.0
+    assert orders["C489448"]["properties"]["revenue"] == -3.0
+    # Only items that something kept uses are in the catalog.
+    assert sorted(i.data["item_id"] for i in parts["item"]) == ["21006", "21007", "DOT"]
+
+
+def test_import_report_counts_what_was_left_out(tmp_path: Path, sqlite_store: Any) -> None:
+    from tailored.ingest import Ingestor
+
+    report = Ingestor(sqlite_store).ingest(
+        read_online_retail(write_csv(tmp_path / "r.csv", ADJUSTMENTS)))
+    assert report.rejected == [] and report.accepted == 4  # an identify and three orders
+    assert report.to_dict()["left_out"] == {
+        "stock_adjustment": {"records": 5, "rows": 6, "reasons": {
+            "stock written off (negative quantity)": 1,
+            "warehouse note (damages, missing, ?...)": 2,
+            "no description": 1, "zero price": 1}},
+        "bad_debt": {"records": 1, "rows": 1, "reasons": {"bad-debt write-off": 1}},
+        "odd_line": {"records": 2, "rows": 2, "reasons": {
+            "negative quantity outside a refund": 1, "zero quantity outside a refund": 1}},
+    }
+    # One guest profile (the sale with free postage), none for the adjustments.
+    stats = sqlite_store.stats()
+    assert stats["profiles"] - stats["identified_profiles"] == 1

@@ -15,11 +15,11 @@ from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
 from tailored.ingest import Ingestor, IngestReport, open_binary, read_jsonl
 from tailored.ingest.sources.files import guard_corrupt
-from tailored.ingest.sources.records import SourceError, SourceRecord
+from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
 
 __all__ = ["register"]
 
-Records = Iterable[SourceRecord | SourceError]
+Records = Iterable[SourceRecord | SourceError | SourceSkip]
 
 StrictOpt = Annotated[bool, typer.Option(
     "--strict", help="Abort with nothing written if any row is rejected.")]
@@ -28,7 +28,7 @@ PrefixOpt = Annotated[str, typer.Option(
     "--id-prefix", help="Put before every user and item id, to keep data sets apart.")]
 
 
-def _primed(records: Records, name: str) -> Iterator[SourceRecord | SourceError]:
+def _primed(records: Records, name: str) -> Iterator[SourceRecord | SourceError | SourceSkip]:
     """Start the reader, so a problem with the file as a whole (a wrong layout, an unknown
     mapped column, a corrupt file) is reported as bad input before anything is written."""
     it = iter(guard_corrupt(records, name))
@@ -56,6 +56,10 @@ def _run(ctx: typer.Context, records: Records, what: str, source: str | Path, st
                     "relinks", "seconds"):
             table.add_row(key.replace("_", " "), f"{data[key]:,}")
         table.add_row("rejected", f"{len(report.rejected):,}")
+        for kind, entry in report.left_out.items():
+            reasons = ", ".join(f"{n:,} {r}" for r, n in entry["reasons"].items())
+            table.add_row(f"left out: {kind.replace('_', ' ')}",
+                          f"{entry['records']:,} ({entry['rows']:,} rows; {reasons})")
         console.print(table)
         for r in report.rejected[:20]:
             console.print(f"[red]rejected[/] line {r.index}: {r.reason}")

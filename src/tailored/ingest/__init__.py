@@ -3,7 +3,12 @@
 from tailored.ingest.pipeline import Ingestor, IngestReport, Rejection
 from tailored.ingest.sources.files import open_binary
 from tailored.ingest.sources.jsonl import read_jsonl
-from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
+from tailored.ingest.sources.records import (
+    SourceError,
+    SourceRecord,
+    SourceSkip,
+    stable_message_id,
+)
 
 __all__ = [
     "IngestReport",
@@ -11,6 +16,7 @@ __all__ = [
     "Rejection",
     "SourceError",
     "SourceRecord",
+    "SourceSkip",
     "open_binary",
     "read_jsonl",
     "stable_message_id",

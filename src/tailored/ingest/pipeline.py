@@ -25,7 +25,7 @@ from tailored.config import Settings
 from tailored.errors import InvalidInput
 from tailored.events import ValidEvent, validate_event
 from tailored.identity import IdentityGraph, event_nodes
-from tailored.ingest.sources.records import SourceError, SourceRecord
+from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
 from tailored.store import Store
 from tailored.store.writes import (
     GraphCache,
@@ -67,6 +67,15 @@ class IngestReport:
     relinks: int = 0
     rolled_back: bool = False
     seconds: float = 0.0
+    #: Records the source left out on purpose, by kind: ``{"records", "rows", "reasons"}``.
+    left_out: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def leave_out(self, skip: SourceSkip) -> None:
+        """Count a record the source left out on purpose."""
+        entry = self.left_out.setdefault(skip.kind, {"records": 0, "rows": 0, "reasons": {}})
+        entry["records"] += 1
+        entry["rows"] += skip.rows
+        entry["reasons"][skip.reason] = entry["reasons"].get(skip.reason, 0) + 1
 
     @property
     def ok(self) -> bool:
@@ -78,7 +87,7 @@ class IngestReport:
             "rejected": [r.to_dict() for r in self.rejected], "items": self.items,
             "edges": self.edges, "profiles_created": self.profiles_created,
             "merges": self.merges, "relinks": self.relinks, "rolled_back": self.rolled_back,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "left_out": self.left_out,
         }
 
 
@@ -153,8 +162,9 @@ class Ingestor:
         )
 
     def ingest(
-        self, records: Iterable[SourceRecord | SourceError], *, strict: bool = False,
-        received_at: datetime | None = None, on_progress: Callable[[int], None] | None = None,
+        self, records: Iterable[SourceRecord | SourceError | SourceSkip], *,
+        strict: bool = False, received_at: datetime | None = None,
+        on_progress: Callable[[int], None] | None = None,
         on_committed: Callable[[list[tuple[str, ValidEvent]]], None] | None = None,
     ) -> IngestReport:
         """Ingest records from any source; see the module docstring for transactions.
@@ -202,6 +212,9 @@ class Ingestor:
                 seen += 1
                 if isinstance(rec, SourceError):
                     report.rejected.append(Rejection(rec.line, rec.field, rec.reason))
+                    continue
+                if isinstance(rec, SourceSkip):
+                    report.leave_out(rec)
                     continue
                 if not (events or items or edges):
                     # One receive time a chunk: what arrives together is stamped together.

@@ -14,7 +14,7 @@ from typing import IO
 import pyarrow as pa
 
 from tailored.errors import InvalidInput
-from tailored.ingest.sources.records import SourceError, SourceRecord
+from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
 
 __all__ = [
     "CORRUPT_FILE_ERRORS",
@@ -61,8 +61,8 @@ CORRUPT_FILE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def guard_corrupt(
-    records: Iterable[SourceRecord | SourceError], name: str
-) -> Iterator[SourceRecord | SourceError]:
+    records: Iterable[SourceRecord | SourceError | SourceSkip], name: str
+) -> Iterator[SourceRecord | SourceError | SourceSkip]:
     """Turn a truncated or corrupt file into a clear error instead of a traceback.
 
     Before the first record nothing has been read, so the file is refused as bad input;

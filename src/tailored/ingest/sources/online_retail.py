@@ -6,9 +6,15 @@ bytes, not its name. Each invoice becomes one "Order Completed" event, or "Order
 the cancellations whose number starts with "C" (the one place an amount may be negative: in
 their Quantity; a negative Price is rejected). Invoices whose number starts with "A" are
 bad-debt write-offs ("Adjust bad debt", negative prices in the real file): accounting
-entries, not anything a customer did, so they are left out, as analyses of this data do; each
-customer becomes one identify event with their country, and each stock code one catalog item,
-emitted just before the first event that uses it.
+entries, not anything a customer did, so they are left out, as analyses of this data do.
+So are **stock adjustments**: invoices without a customer whose every line is priced 0 —
+goods written off (a negative quantity outside a refund), notes of the warehouse in the
+description ("damages", "missing", "?", "found"...) or zero-priced lines with no description
+(3,268 of the 5,229 guest invoices of 2009-10). A line with a negative or zero quantity
+outside a refund is left out of an invoice that is otherwise kept. Each is reported, by kind
+and reason, in the import report's ``left_out`` (:class:`SourceSkip`). Each customer becomes
+one identify event with their country, and each stock code one catalog item, emitted just
+before the first event that uses it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from tailored.ingest.sources.files import open_binary, require_file
-from tailored.ingest.sources.records import SourceError, SourceRecord, stable_message_id
+from tailored.ingest.sources.records import (
+    SourceError,
+    SourceRecord,
+    SourceSkip,
+    stable_message_id,
+)
 
 __all__ = ["read_online_retail"]
 
@@ -52,9 +63,15 @@ _MISSING_TEXT = {"", "nan", "NaN", "None"}
 Row = tuple[int, Sequence[Any]]
 
 
-def read_online_retail(
-    path: str | Path, *, id_prefix: str = ""
-) -> Iterator[SourceRecord | SourceError]:
+Read = SourceRecord | SourceError | SourceSkip
+
+#: What the import report calls the records it leaves out, and the reasons it gives.
+BAD_DEBT = "bad_debt"
+STOCK_ADJUSTMENT = "stock_adjustment"
+ODD_LINE = "odd_line"
+
+
+def read_online_retail(path: str | Path, *, id_prefix: str = "") -> Iterator[Read]:
     """Orders, refunds, customers and items from an Online Retail xlsx, csv or parquet file."""
     file = require_file(path)
     with file.open("rb") as probe:
@@ -250,9 +267,7 @@ class _State:
         self.part = ""
         self.done: set[str] = set()
 
-    def read(
-        self, part: str, names: list[str], rows: Iterator[Row]
-    ) -> Iterator[SourceRecord | SourceError]:
+    def read(self, part: str, names: list[str], rows: Iterator[Row]) -> Iterator[Read]:
         # Invoice numbers are remembered per sheet: the two sheets of Online Retail II overlap
         # by a week, and an invoice in both gets the same messageId so it is stored once.
         self.part, self.done = part, set()
@@ -270,9 +285,8 @@ class _State:
             if invoice is None or stock is None or quantity is None or when is None or unit is None:
                 yield self._reject(row, names, (inv, code, desc, qty, day, price))
                 continue
-            if invoice.startswith("A"):
-                continue  # a bad-debt write-off: bookkeeping, not customer behaviour
-            if unit < 0:
+            write_off = invoice.startswith("A")  # bad debt: bookkeeping, left out at close
+            if unit < 0 and not write_off:
                 # Money is never negative: a refund is a C invoice with a negative Quantity.
                 yield SourceError(row, names[5], f"negative price {unit!r} ({_text(desc)}); "
                                   "a price must be zero or more")
@@ -286,7 +300,7 @@ class _State:
                     yield from self._close(open_.pop(oldest.number))
             if (cust, country) != last_who:
                 customer, place, last_who = _customer(cust), _text(country), (cust, country)
-            if customer is not None and customer not in self.customers:
+            if customer is not None and customer not in self.customers and not write_off:
                 self.customers.add(customer)
                 yield self._identify(row, customer, place, when)
             group = open_.get(invoice)
@@ -322,11 +336,27 @@ class _State:
         }
         return SourceRecord("event", event, row)
 
-    def _close(self, group: _Invoice) -> Iterator[SourceRecord]:
+    def _close(self, group: _Invoice) -> Iterator[SourceRecord | SourceSkip]:
         self.done.add(group.number)
+        whole = _left_out(group)
+        if whole is not None:
+            yield SourceSkip(group.first_row, *whole, rows=len(group.lines))
+            return
+        refund = group.number.startswith("C")
         products, revenue = [], 0.0
         new: dict[str, dict[str, Any]] = {}
-        for row, code, name, quantity, price in group.lines:
+        lines = []
+        for line in group.lines:
+            row, quantity = line[0], line[3]
+            if not refund and quantity <= 0:
+                # Stock taken out of (or a 0 put into) a sale: no part of what was bought.
+                reason = "negative quantity" if quantity < 0 else "zero quantity"
+                yield SourceSkip(row, ODD_LINE, f"{reason} outside a refund")
+                continue
+            lines.append(line)
+        if not lines:
+            return
+        for row, code, name, quantity, price in lines:
             product: dict[str, Any] = {"product_id": code, "quantity": quantity, "price": price}
             if name:
                 product["name"] = name
@@ -346,7 +376,7 @@ class _State:
         key = (group.number,) if not group.repeat else (group.number, self.part, group.first_row)
         event: dict[str, Any] = {
             "type": "track",
-            "event": "Order Refunded" if group.number.startswith("C") else "Order Completed",
+            "event": "Order Refunded" if refund else "Order Completed",
             "messageId": stable_message_id(SOURCE, "order", *key),
             "timestamp": group.when,
             "properties": {
@@ -364,6 +394,32 @@ class _State:
         else:
             event["anonymousId"] = f"{self.prefix}retail-invoice-{group.number}"
         yield SourceRecord("event", event, group.first_row)
+
+
+def _is_note(description: str | None) -> bool:
+    """A warehouse note in the description ("damages", "missing", "?", "found"), not a
+    product name: the shop writes every product name in capitals."""
+    return description is not None and (
+        "?" in description or not any(c.isupper() for c in description))
+
+
+def _left_out(group: _Invoice) -> tuple[str, str] | None:
+    """The kind and reason an invoice is left out for, or None for a sale or refund.
+
+    A stock adjustment is an invoice without a customer whose every line is priced 0 (a
+    guest sale with one free line, such as postage, stays a sale)."""
+    if group.number.startswith("A"):
+        return BAD_DEBT, "bad-debt write-off"
+    if group.customer is not None or group.number.startswith("C") or any(
+            price != 0 for *_, price in group.lines):
+        return None
+    if any(quantity < 0 for *_, quantity, _ in group.lines):
+        return STOCK_ADJUSTMENT, "stock written off (negative quantity)"
+    if any(_is_note(name) for _, _, name, _, _ in group.lines):
+        return STOCK_ADJUSTMENT, "warehouse note (damages, missing, ?...)"
+    if all(name is None for _, _, name, _, _ in group.lines):
+        return STOCK_ADJUSTMENT, "no description"
+    return STOCK_ADJUSTMENT, "zero price"
 
 
 def _context() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """What every data source yields: records to write and rows it had to reject.
 
-A source is an iterator of :class:`SourceRecord` and :class:`SourceError`. Sources only
-read and translate; validation, de-duplication, identity stitching and writing happen in
+A source is an iterator of :class:`SourceRecord` and :class:`SourceError`, and of
+:class:`SourceSkip` for rows it leaves out on purpose (bookkeeping entries that are not
+anything a customer did), which the import report counts by kind. Sources only read and
+translate; validation, de-duplication, identity stitching and writing happen in
 one place, the ingest pipeline, whatever the source.
 """
 
@@ -17,6 +19,7 @@ __all__ = [
     "RecordKind",
     "SourceError",
     "SourceRecord",
+    "SourceSkip",
     "ordered_message_id",
     "stable_message_id",
 ]
@@ -80,3 +83,16 @@ class SourceError:
     line: int
     field: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSkip:
+    """A source record left out on purpose, not an error: ``kind`` names what it was (e.g.
+    ``"stock_adjustment"``), ``reason`` why in a few words, ``rows`` how many source rows it
+    spanned (an invoice of three lines is one record of three rows), ``line`` where it
+    started."""
+
+    line: int
+    kind: str
+    reason: str
+    rows: int = 1
