@@ -117,3 +117,52 @@ def test_thresholds_without_buyers_or_income_leave_segments_empty() -> None:
                                    "spend_low": 20, "income_high": 80000,
                                    "income_low": 20000})
     assert {"trait": "income", ">=": 80000} in with_income["high_income"]["any"]
+
+
+def _tables(source: Any) -> list[tuple[str, bool]]:
+    """Every table the engine connection sees: (name, temporary)."""
+    if source.backend == "postgres":
+        sql = ("SELECT tablename, schemaname LIKE 'pg_temp%' FROM pg_tables "
+               "WHERE schemaname = 'public' OR schemaname LIKE 'pg_temp%'")
+    else:
+        sql = "SELECT table_name, temporary FROM duckdb_tables()"
+    cursor = source.con.raw_sql(sql)
+    rows = [(str(n), bool(t)) for n, t in cursor.fetchall()]
+    if source.backend == "postgres":
+        cursor.close()
+    return rows
+
+
+def _run(source: Any, sql: str) -> None:
+    cursor = source.con.raw_sql(sql)
+    if source.backend == "postgres":
+        cursor.close()
+
+
+def test_lifecycle_drops_only_its_own_temporary_table(shop: Any,
+                                                      backend: tuple[str, str | None]) -> None:
+    """A real table named like a segment survives; the metrics table is gone afterwards."""
+    store, snap = shop
+    with opened(snap, backend[0], url=backend[1]) as source:
+        _run(source, 'CREATE TABLE "low_income" (x integer)')
+        try:
+            compute_lifecycle(store, source)
+            after = _tables(source)
+            assert ("low_income", False) in after
+            assert not [n for n, temporary in after if temporary], after
+        finally:
+            _run(source, 'DROP TABLE IF EXISTS "low_income"')
+
+
+def test_temporary_tables_get_unique_names_and_drop_nothing_else(shop: Any) -> None:
+    _, snap = shop
+    with opened(snap) as source:
+        _run(source, 'CREATE TABLE "tailored_x_0123456789ab" (x integer)')
+        a, _ = source.temporary_table(source.profiles, "tailored_x")
+        b, _ = source.temporary_table(source.profiles, "tailored_x")
+        assert a != b
+        source.drop_temporary(a)
+        source.drop_temporary("tailored_x_0123456789ab")  # not temporary: left alone
+        assert set(_tables(source)) == {(b, True), ("tailored_x_0123456789ab", False)}
+        with pytest.raises(ValueError, match="temporary table"):
+            source.drop_temporary('x"; DROP TABLE profiles; --')

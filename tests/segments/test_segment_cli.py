@@ -78,6 +78,9 @@ def test_lifecycle_reports_sizes_seconds_and_empty_segments(shop: str) -> None:
      "rule error at event: unknown event 'Order Complete'; did you mean 'Order Completed'"),
     (["define", "x", "--rule", '{"platform": "ios", "within_days": 0}'],
      "rule error at within_days: must be a positive number of days, got 0"),
+    (["define", "x", "--rule", '{"all": [{"event": "Order Completed", '
+      '"within_days": 1e300}]}'],
+     "rule error at all[0].within_days: must be at most 36525 days (100 years), got 1e+300"),
     (["define", "x", "--rule", '{"all": [}'], "the rule is neither JSON nor YAML"),
     (["compute", "nope"], "no segment 'nope'"),
     (["compute"], "give a segment NAME or --all"),

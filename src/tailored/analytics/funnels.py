@@ -19,7 +19,6 @@ in-memory Ibis table.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 
 import ibis
@@ -86,12 +85,12 @@ def funnel(source: Source, steps: Sequence[str] = DEFAULT_STEPS, *, by: str | No
     # Materialised (a temporary table on the engine): PostgreSQL's planner misjudges the
     # chain of joins over a filtered view of events by orders of magnitude (30 s for 50,000
     # events instead of 0.3 s); over real tables it plans each step as a hash join.
-    prefix = f"tailored_funnel_{uuid.uuid4().hex[:12]}_"
     made: list[str] = []
 
     def cache(table: ir.Table) -> ir.Table:
-        made.append(f"{prefix}{len(made)}")
-        return source.con.create_table(made[-1], table, temp=True)
+        name, cached = source.temporary_table(table, f"tailored_funnel_{len(made)}")
+        made.append(name)
+        return cached
 
     try:
         seconds = e.timestamp.epoch_seconds().cast("float64")
@@ -100,10 +99,7 @@ def funnel(source: Source, steps: Sequence[str] = DEFAULT_STEPS, *, by: str | No
             steps, window_days).to_pandas()
     finally:
         for name in made:
-            # Plain SQL: Ibis 12's drop_table renders no table name for DuckDB temp tables.
-            cursor = source.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-            if source.backend == "postgres":
-                cursor.close()  # DuckDB hands back its connection itself: left open
+            source.drop_temporary(name)
     return ibis.memtable(_conversions(steps_reached, steps))
 
 

@@ -39,6 +39,8 @@ __all__ = ["BACKENDS", "Source", "open_postgres", "open_snapshot", "opened", "tr
 
 BACKENDS = ("duckdb", "postgres")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_TEMP_PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+_TEMP_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}_[0-9a-f]{12}$")
 
 
 @dataclass
@@ -76,6 +78,26 @@ class Source:
     @property
     def edges(self) -> ir.Table:
         return self._tables["edges"]
+
+    def temporary_table(self, table: ir.Table, prefix: str) -> tuple[str, ir.Table]:
+        """``table`` materialised as a temporary table with a fresh unique name (returned
+        with it); drop it by that name with :meth:`drop_temporary`."""
+        if not _TEMP_PREFIX.match(prefix):
+            raise ValueError(f"temporary table prefix must be a plain SQL name: {prefix!r}")
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        return name, self.con.create_table(name, table, temp=True)
+
+    def drop_temporary(self, name: str) -> None:
+        """Drop the temporary table ``name`` made by :meth:`temporary_table` — only a
+        temporary one: on PostgreSQL through ``pg_temp``, so a real table of the same name
+        on the search path is never touched."""
+        if not _TEMP_NAME.match(name):
+            raise ValueError(f"not a temporary table name: {name!r}")
+        # Plain SQL: Ibis 12's drop_table renders no table name for DuckDB temp tables.
+        qualified = f'pg_temp."{name}"' if self.backend == "postgres" else f'temp."{name}"'
+        result = self.con.raw_sql(f"DROP TABLE IF EXISTS {qualified}")
+        if self.backend == "postgres":  # a cursor there; on DuckDB, the connection itself
+            result.close()
 
     def close(self) -> None:
         if self._drop_schema is not None:

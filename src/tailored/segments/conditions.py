@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "COUNT_METRICS",
+    "MAX_WINDOW_DAYS",
     "METRICS",
     "NUMERIC_OPERATORS",
     "TRAIT_OPERATORS",
@@ -29,6 +30,9 @@ __all__ = [
     "leaves",
 ]
 
+# The longest window a rule may name: a century reaches back past the earliest event Tailored
+# stores (1970) from any date it will see, and stays far inside what dates can represent.
+MAX_WINDOW_DAYS = 36_525
 NUMERIC_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
 TRAIT_OPERATORS = (*NUMERIC_OPERATORS, "in", "not_in", "includes", "exists")
 # The numeric columns of tailored.analytics.features.customer_features. Counts and sums are
@@ -56,7 +60,7 @@ class EventRule(BaseModel):
 
     model_config = _frozen()
     event: str = Field(min_length=1)
-    within_days: float | None = Field(default=None, gt=0)
+    within_days: float | None = Field(default=None, gt=0, le=MAX_WINDOW_DAYS)
     measure: Literal["count", "sum"] = "count"
     property: str | None = None
     checks: tuple[Check, ...] = (Check(op=">=", value=1),)
@@ -81,7 +85,7 @@ class PlatformRule(BaseModel):
 
     model_config = _frozen()
     platforms: tuple[str, ...] = Field(min_length=1)
-    within_days: float | None = Field(default=None, gt=0)
+    within_days: float | None = Field(default=None, gt=0, le=MAX_WINDOW_DAYS)
 
 
 class AllRule(BaseModel):

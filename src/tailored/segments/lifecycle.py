@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -117,25 +116,19 @@ def compute_lifecycle(store: Store, source: Source, *, as_of: datetime | None = 
     started = time.perf_counter()
     # The metrics are computed once, for the thresholds and the rules both, into a
     # temporary table (Ibis's cache() fails to drop its table on DuckDB).
-    name = f"_lifecycle_metrics_{uuid.uuid4().hex[:12]}"
-    metrics = source.con.create_table(name, customer_features(source, as_of=as_of), temp=True)
+    temp_name, metrics = source.temporary_table(customer_features(source, as_of=as_of),
+                                                "tailored_lifecycle_metrics")
     try:
         thresholds = _thresholds(source, metrics)
         docs = lifecycle_rules(thresholds, windows)
-        for name, doc in docs.items():
-            define_segment(store, name, doc, kind="lifecycle")
-        rules = {name: parse_rule(doc) for name, doc in docs.items()}
+        for segment, doc in docs.items():
+            define_segment(store, segment, doc, kind="lifecycle")
+        rules = {segment: parse_rule(doc) for segment, doc in docs.items()}
         results = compute_rules(store, source, rules, kind="lifecycle", as_of=as_of,
                                 metrics=metrics)
     finally:
-        _drop(source, name)
+        source.drop_temporary(temp_name)
     return {"segments": {r["segment"]: r for r in results},
             "sizes": {r["segment"]: r["size"] for r in results},
             "thresholds": thresholds, "seconds": round(time.perf_counter() - started, 3)}
 
-
-def _drop(source: Source, name: str) -> None:
-    # Ibis's drop_table renders an empty name for a temporary table on DuckDB.
-    result = source.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-    if source.backend == "postgres":  # a cursor there; on DuckDB, the connection itself
-        result.close()

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tailored.errors import InvalidInput
 from tailored.segments.conditions import (
+    MAX_WINDOW_DAYS,
     METRICS,
     NUMERIC_OPERATORS,
     TRAIT_OPERATORS,
@@ -50,7 +51,8 @@ _KINDS = ("all", "any", "not", "event", "metric", "trait", "platform")
 
 class _Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    within_days: float | None = Field(default=None, gt=0)
+    within_days: float | None = Field(default=None, gt=0, le=MAX_WINDOW_DAYS,
+                                      allow_inf_nan=False)
 
     @field_validator("within_days", mode="before")
     @classmethod
@@ -142,8 +144,11 @@ def _window(doc: Mapping[str, Any], path: str) -> float | None:
     except ValidationError as exc:
         err = exc.errors()[0]
         got = doc.get("within_days")
-        reason = "must be a positive number of days" if err["type"] == "greater_than" else (
-            err["msg"].removeprefix("Value error, "))
+        reason = {
+            "greater_than": "must be a positive number of days",
+            "less_than_equal": f"must be at most {MAX_WINDOW_DAYS} days (100 years)",
+            "finite_number": "must be a finite number of days",
+        }.get(err["type"]) or err["msg"].removeprefix("Value error, ")
         raise _fail(_where(path, "within_days"), f"{reason}, got {got!r}") from None
 
 
