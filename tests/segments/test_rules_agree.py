@@ -202,3 +202,89 @@ def test_query_and_one_person_agree_on_postgres(postgres_url: str) -> None:
         check_agreement("postgres", postgres_url, population, docs, as_of)
 
     agree()
+
+
+# Any key a JSON document can carry, except NUL (PostgreSQL's text cannot hold it; ingestion
+# rejects it there) — with the characters that JSON paths give meaning to drawn often.
+NASTY = ("\\", '"', "'", ".", "$", "*", "[", "]", "/", "~", "~0", "~1", " ", "\n", "é", "😀")
+key_names = st.one_of(
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+            min_size=1, max_size=6),
+    st.lists(st.sampled_from((*NASTY, "a", "b")), min_size=1, max_size=5).map("".join))
+
+
+@st.composite
+def keyed_population(draw: Any) -> tuple[list[Any], list[Any]]:
+    """People whose traits and event properties use arbitrary key names, and rules on them."""
+    keys = draw(st.lists(key_names, min_size=1, max_size=4, unique=True))
+    value = st.one_of(st.sampled_from(WORDS), st.integers(0, 5),
+                      st.lists(st.sampled_from(WORDS), max_size=2))
+    population = []
+    for _ in range(draw(st.integers(1, 4))):
+        person_traits = draw(st.dictionaries(st.sampled_from(keys), value, max_size=3))
+        history = [{"event": "Order Completed", "hours": draw(st.integers(0, 100)),
+                    "platform": "web",
+                    "properties": draw(st.dictionaries(st.sampled_from(keys), value,
+                                                       max_size=3))}
+                   for _ in range(draw(st.integers(0, 3)))]
+        population.append((person_traits, history))
+    key, word = st.sampled_from(keys), st.sampled_from(WORDS)
+    docs = draw(st.lists(st.one_of(
+        st.builds(lambda k, v: {"trait": k, "=": v}, key, st.one_of(word, st.integers(0, 5))),
+        st.builds(lambda k, v: {"trait": k, "includes": v}, key, word),
+        st.builds(lambda k, v: {"trait": k, "exists": v}, key, st.booleans()),
+        st.builds(lambda k, v: {"trait": k, "in": [v]}, key, word),
+        st.builds(lambda k, v: {"event": "Order Completed", "where": {k: v}}, key, word),
+        st.builds(lambda k, n: {"event": "Order Completed", "sum": {"property": k, ">=": n}},
+                  key, st.integers(0, 6))), min_size=1, max_size=8))
+    return population, docs
+
+
+NASTY_CASE = ([({"a\\b": "a", "\\": "b", 'q"': ["a"], "x\\\"y": 2, "~1/": "10"},
+                [{"event": "Order Completed", "hours": 1, "platform": "web",
+                  "properties": {"a\\b": "a", "\\": 3, "p.q": "b"}}])],
+              [{"trait": "a\\b", "=": "a"}, {"trait": "\\", "exists": True},
+               {"trait": 'q"', "includes": "a"}, {"trait": "x\\\"y", "=": 2},
+               {"trait": "~1/", "=": "10"},
+               {"event": "Order Completed", "where": {"a\\b": "a"}},
+               {"event": "Order Completed", "sum": {"property": "\\", ">=": 3}},
+               {"event": "Order Completed", "where": {"p.q": "b"}}])
+
+
+def _every_rule_holds_for_someone(backend: str, url: str | None) -> None:
+    population, docs = NASTY_CASE
+    named = {f"r{i}": parse_rule(doc) for i, doc in enumerate(docs)}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_snapshot(Path(tmp), population)
+        with opened(Path(tmp), backend, url=url, schema="segments_keys") as source:
+            frame = evaluation_query(named, source).execute()
+    assert frame[list(named)].all(axis=None), frame.to_dict("records")
+
+
+def test_keys_with_backslashes_and_quotes_match_on_duckdb() -> None:
+    """Not just agreement (both could be empty): every one of these rules holds."""
+    _every_rule_holds_for_someone("duckdb", None)
+    check_agreement("duckdb", None, *NASTY_CASE, None)
+
+
+@pytest.mark.postgres
+def test_keys_with_backslashes_and_quotes_match_on_postgres(postgres_url: str) -> None:
+    _every_rule_holds_for_someone("postgres", postgres_url)
+    check_agreement("postgres", postgres_url, *NASTY_CASE, None)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=keyed_population())
+def test_any_key_name_agrees_on_duckdb(case: Any) -> None:
+    check_agreement("duckdb", None, *case, None)
+
+
+@pytest.mark.postgres
+def test_any_key_name_agrees_on_postgres(postgres_url: str) -> None:
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(case=keyed_population())
+    def agree(case: Any) -> None:
+        check_agreement("postgres", postgres_url, *case, None)
+
+    agree()

@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 from tailored.errors import InvalidInput
 from tailored.store.snapshots import SCHEMAS, SNAPSHOT_TABLES
 
-__all__ = ["BACKENDS", "Source", "open_postgres", "open_snapshot", "opened", "trait"]
+__all__ = ["BACKENDS", "Source", "json_pointer", "open_postgres", "open_snapshot", "opened",
+           "trait"]
 
 BACKENDS = ("duckdb", "postgres")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -234,9 +235,14 @@ def trait(source: Source, column: ir.StringValue, key: str) -> ir.StringValue:
     """
     if source.backend == "postgres":
         return _postgres_field(column.cast("json"), key)
-    return _duckdb_field(column, "$." + _json_path_key(key))
+    return _duckdb_field(column, json_pointer(key))
 
 
-def _json_path_key(key: str) -> str:
-    """A key quoted for a JSON path, so keys with dots or spaces work."""
-    return '"' + key.replace('"', '\\"') + '"'
+def json_pointer(key: str) -> str:
+    """The JSON Pointer (RFC 6901) to a top-level ``key``, as DuckDB's JSON functions take it.
+
+    A pointer escapes only ``~`` and ``/``; every other character, backslashes and quotes
+    included, stands for itself — unlike a ``$."key"`` path, whose quoting DuckDB's parser
+    reads without escapes (a key ending in a backslash cannot be written in one at all).
+    """
+    return "/" + key.replace("~", "~0").replace("/", "~1")

@@ -21,7 +21,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from tailored.analytics.features import customer_features, resolve_as_of
-from tailored.analytics.source import trait
+from tailored.analytics.source import json_pointer, trait
 from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
@@ -63,6 +63,11 @@ def _duckdb_elements(doc: str, path: str) -> dt.Array[dt.JSON]:  # type: ignore[
     """DuckDB's JSON extraction with a wildcard path: a list of JSON values."""
 
 
+@ibis.udf.scalar.builtin(name="json_extract")
+def _duckdb_value(doc: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's JSON extraction of one value, as JSON text."""
+
+
 @ibis.udf.scalar.builtin(name="json_type")
 def _duckdb_json_type(doc: str, path: str) -> str:  # type: ignore[empty-body]
     """DuckDB's type of a JSON field (VARCHAR for a string)."""
@@ -88,9 +93,9 @@ def _includes(source: Source, doc: ir.StringValue, key: str, value: str) -> ir.B
     if source.backend == "postgres":
         return _pg_jsonb_contains(_pg_to_jsonb(_pg_field(doc.cast("json"), key)),
                                   _pg_to_jsonb(ibis.literal(json.dumps(value)).cast("json")))
-    path = "$." + '"' + key.replace('"', '\\"') + '"'
+    path = json_pointer(key)
     # Strings only, as jsonb's @> on PostgreSQL: the number 2.5 does not include "2.5".
-    elements = _duckdb_elements(doc, f"{path}[*]").cast("array<string>")
+    elements = _duckdb_elements(_duckdb_value(doc, path), "$[*]").cast("array<string>")
     return _duckdb_list_contains(elements, json.dumps(value, ensure_ascii=False)) | (
         (_duckdb_json_type(doc, path) == "VARCHAR") & (trait(source, doc, key) == value))
 
