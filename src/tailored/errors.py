@@ -7,6 +7,7 @@ Hierarchy::
     │   ├── NothingAccepted            (400)  a batch none of whose events was valid
     │   └── PayloadTooLarge            (413)  over Segment's size limits
     ├── NotFound(LookupError)          (404)  no such profile, identity or item
+    ├── AmbiguousPerson(LookupError)   (409)  one string names several people
     ├── NotFittedError(ValueError, AttributeError) (409) a model used before fit
     ├── CatalogChanged                 (409)  a model trained on another catalogue version
     ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
@@ -20,6 +21,7 @@ code below them raises domain errors, never HTTP or CLI ones.
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousPerson",
     "CatalogChanged",
     "Forbidden",
     "InvalidInput",
@@ -63,6 +65,17 @@ class PayloadTooLarge(InvalidInput):
 
 class NotFound(TailoredError, LookupError):
     status = 404
+
+
+class AmbiguousPerson(TailoredError, LookupError):
+    """A string that several profiles hold, where acting on the wrong one does harm (erasure,
+    export): ``matches`` lists each profile and the kind of id that matched it."""
+
+    status = 409
+
+    def __init__(self, message: str, matches: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.matches = matches
 
 
 class CatalogChanged(TailoredError):

@@ -436,7 +436,8 @@ def test_delete_profile_needs_admin_and_erases(
     assert store.stats()["events"] == 5
     r = client.delete("/v1/profiles/ann@example.com", headers=bearer(admin_key))
     assert r.status_code == 200, r.text
-    assert r.json()["deleted"]["events"] == 4
+    assert r.json()["rows"]["events"] == 4
+    assert r.json()["matched_by"] == "email"
     for ident in ("user-1", "anon-1", "phone-1", "ann@example.com"):
         assert client.get(f"/v1/profiles/{ident}", headers=bearer(read_key)).status_code == 404
     stats = store.stats()

@@ -323,7 +323,8 @@ def test_profiles_json_busiest_first(cli: Any, loaded: None) -> None:
 
 def test_erase_removes_the_person(cli: Any, loaded: None, store: Store) -> None:
     data = data_of(cli("erase", "Ann@Example.com", "--yes", "--json"))
-    assert data["deleted"]["events"] == 4
+    assert data["rows"]["events"] == 4
+    assert set(data) == {"profile_id", "matched_by", "rows", "erased"}
     assert data["profile_id"]
     stats = store.stats()
     assert stats["events"] == len(EVENTS) - 4
@@ -337,6 +338,33 @@ def test_erase_without_yes_asks_and_keeps_on_no(cli: Any, loaded: None, store: S
     r = cli("erase", "user-1", input="n\n")
     assert r.exit_code == 1
     assert store.stats()["events"] == len(EVENTS)
+
+
+def test_erase_ambiguous_email_refuses_unless_all_matches(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    # Someone else sends an identify carrying Ann's e-mail: it now names two people.
+    squatter = {"type": "identify", "userId": "mallory", "traits": {"email": "ann@example.com"},
+                "timestamp": "2026-01-02T10:00:00Z", "messageId": "e-9"}
+    assert run(["--db", db, "ingest", "-"], tmp_path,
+               stdin=jsonl([*EVENTS, squatter]).encode()).returncode == 0
+    r = run(["--db", db, "erase", "ann@example.com", "--yes", "--json"], tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "names 2 people" in r.stderr and "--all-matches" in r.stderr
+    r = run(["--db", db, "erase", "ann@example.com", "--yes", "--all-matches", "--json"],
+            tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert set(data) == {"profile_id", "matched_by", "rows", "erased"}
+    assert data["matched_by"] == "email" and len(data["erased"]) == 2
+    assert data["rows"]["events"] == 5
+
+
+def test_erase_names_whom_it_asks_about(cli: Any, loaded: None, store: Store) -> None:
+    pid = store.find_profile("user-1")
+    r = cli("erase", "user-1", input="y\n")
+    assert r.exit_code == 0, r.output
+    assert f"{pid} (by user id)" in r.output and f"erased {pid}" in r.output
 
 
 # -- keys ----------------------------------------------------------------------------------

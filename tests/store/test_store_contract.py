@@ -171,7 +171,7 @@ def test_erase_person_removes_everything_in_one_operation(store: Store) -> None:
     from tailored.segments.membership import current_members, record_membership
 
     record_membership(store, "vip", [store.find_profile("u"), store.find_profile("other")])
-    deleted = store.erase_person("e@x.io")
+    deleted = store.erase_person("e@x.io")["rows"]
     assert deleted["events"] == 2 and deleted["edges"] == 2 and deleted["profiles"] == 2
     assert deleted["segment_membership"] == 1
     assert current_members(store, "vip") == [store.find_profile("other")]

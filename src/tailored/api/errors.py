@@ -17,9 +17,10 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
                                "message": str(exc)}
     if isinstance(exc, InvalidInput) and exc.field:
         body["field"] = exc.field
-    rejected = getattr(exc, "rejected", None)
-    if rejected is not None:
-        body["rejected"] = rejected
+    for extra in ("rejected", "matches"):
+        value = getattr(exc, extra, None)
+        if value is not None:
+            body[extra] = value
     headers = {"WWW-Authenticate": 'Basic realm="tailored"'} if (
         isinstance(exc, Unauthorized) and exc.status == 401) else None
     return JSONResponse(body, status_code=exc.status, headers=headers)

@@ -7,8 +7,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tailored.catalog import Edge, Item
+from tailored.store.lookup import MatchKind
 
-__all__ = ["CatalogBody", "EdgesBody", "IngestResult", "RejectionOut", "UpsertResult"]
+__all__ = [
+    "CatalogBody",
+    "EdgesBody",
+    "ErasedProfile",
+    "ErasureResult",
+    "IngestResult",
+    "RejectionOut",
+    "UpsertResult",
+]
 
 
 class RejectionOut(BaseModel):
@@ -35,6 +44,19 @@ class EdgesBody(BaseModel):
 class UpsertResult(BaseModel):
     success: bool = True
     upserted: int
+
+
+class ErasedProfile(BaseModel):
+    profile_id: str
+    rows: dict[str, int] = Field(description="Rows deleted for this profile, table by table.")
+
+
+class ErasureResult(BaseModel):
+    profile_id: str = Field(description="The first profile the id matched.")
+    matched_by: MatchKind = Field(description="Which kind of id matched it.")
+    rows: dict[str, int] = Field(
+        description="Rows deleted, table by table, summed over every profile erased.")
+    erased: list[ErasedProfile]
 
 
 ProfileOut = dict[str, Any]

@@ -53,7 +53,8 @@ def profile(
         data["merges"] = store.merge_history(person)
 
     def render(console: Console) -> None:
-        console.print(f"[bold]profile {data['profile_id']}[/] — {data['event_count']:,} events, "
+        console.print(f"[bold]profile {data['profile_id']}[/] (found by {data['matched_by']}) "
+                      f"— {data['event_count']:,} events, "
                       f"platforms: {', '.join(data['platforms']) or '-'}")
         t = Table(title="identities")
         t.add_column("kind")
@@ -105,18 +106,32 @@ def profiles(
 
 def erase(
     ctx: typer.Context,
-    person: Annotated[str, typer.Argument(help="Any identity of the person, or the profile id.")],
+    person: Annotated[str, typer.Argument(
+        help="Any identity of the person (user id, e-mail, anonymous id, device id), or the "
+        "profile id. An e-mail finds every profile holding it, as an identity or a trait.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    all_matches: Annotated[bool, typer.Option(
+        "--all-matches", help="When several people hold the id, erase them all (without it, "
+        "nothing is erased and they are listed).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Erase one person completely (events, identities, profile, merges, social edges)."""
+    """Erase people completely: events, identities, profiles, merges, social edges, segment
+    history."""
     store = state_of(ctx).store
-    pid = store.find_profile(person)
-    if not yes and not typer.confirm(f"Erase profile {pid} and all its history?"):
+    matches = store.people_to_erase(person, all_matches=all_matches)
+    named = ", ".join(m.describe() for m in matches)
+    if not yes and not typer.confirm(
+            f"Erase {named} and all their history?", err=True):
         raise typer.Exit(1)
-    deleted = store.erase_person(pid)
-    data = {"profile_id": pid, "deleted": deleted}
-    emit(ctx, as_json, data, lambda c: c.print(f"erased {pid}: {deleted}"))
+    data = store.erase_person(person, all_matches=all_matches)
+
+    def render(console: Console) -> None:
+        for e in data["erased"]:
+            rows = ", ".join(f"{t} {n}" for t, n in e["rows"].items() if n)
+            console.print(f"erased {e['profile_id']}: {rows or 'no rows'}")
+        console.print(f"matched by {data['matched_by']}")
+
+    emit(ctx, as_json, data, render)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,21 +13,17 @@ import sqlalchemy as sa
 
 from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound, StoreUnavailable
-from tailored.events import normalise_email
 from tailored.store import reads
 from tailored.store.engine import create_store_engine, safe_url
+from tailored.store.erasure import erase_matches, people_to_erase
+from tailored.store.lookup import Match, every_match, first_match
 from tailored.store.migrate import upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
 from tailored.store.tables import (
     api_keys,
     duplicates,
     edges,
-    events,
-    identities,
     items,
-    merges,
-    profiles,
-    segment_membership,
 )
 from tailored.store.types import UTCDateTime
 from tailored.store.writes import upsert
@@ -36,8 +32,6 @@ __all__ = ["SCOPES", "Scope", "Store"]
 
 Scope = Literal["ingest", "read", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "read", "admin")
-# Identity kinds tried, in order, when a person is named by one string.
-_LOOKUP_KINDS = ("user_id", "email", "anonymous_id", "device_id")
 
 
 def _hash_key(key: str) -> str:
@@ -188,27 +182,33 @@ class Store:
 
     def find_profile(self, identifier: str, conn: sa.Connection | None = None) -> str:
         """The canonical profile id of a person named by any identity or a profile id."""
+        return self.lookup(identifier, conn).profile_id
+
+    def lookup(self, identifier: str, conn: sa.Connection | None = None) -> Match:
+        """The person a string names and which kind of id matched (the everyday look-up:
+        the profile id, else user id, e-mail, anonymous id, device id, first found)."""
         if conn is None:
             with self.reading() as c:
-                return self.find_profile(identifier, c)
-        row = conn.execute(sa.select(profiles.c.profile_id, profiles.c.merged_into)
-                           .where(profiles.c.profile_id == identifier)).first()
-        if row is not None:
-            return row.merged_into or row.profile_id
-        for kind in _LOOKUP_KINDS:
-            value = normalise_email(identifier) if kind == "email" else identifier
-            if value is None:
-                continue
-            pid = conn.scalar(sa.select(identities.c.profile_id).where(
-                identities.c.kind == kind,
-                identities.c.value == self.personal.protect_identity(kind, value)))
-            if pid is not None:
-                return pid
-        raise NotFound(f"no person with the id {identifier!r}")
+                return first_match(c, identifier, self.personal)
+        return first_match(conn, identifier, self.personal)
+
+    def find_people(self, identifier: str) -> list[Match]:
+        """Every profile holding the string as any identity, or as the e-mail in its traits:
+        what an erasure or export on request must consider before acting."""
+        with self.reading() as conn:
+            return every_match(conn, identifier, self.personal)
+
+    def people_to_erase(self, identifier: str, *, all_matches: bool = False) -> list[Match]:
+        """Whom :meth:`erase_person` would erase; AmbiguousPerson if several and not
+        ``all_matches``."""
+        with self.reading() as conn:
+            return people_to_erase(conn, identifier, self.personal, all_matches=all_matches)
 
     def profile(self, identifier: str) -> dict[str, Any]:
         with self.reading() as conn:
-            return reads.profile_view(conn, self.find_profile(identifier, conn), self.personal)
+            match = self.lookup(identifier, conn)
+            view = reads.profile_view(conn, match.profile_id, self.personal)
+        return {**view, "matched_by": match.matched_by}
 
     def profiles(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.reading() as conn:
@@ -222,31 +222,19 @@ class Store:
         with self.reading() as conn:
             return reads.stats(conn)
 
-    def erase_person(self, identifier: str) -> dict[str, int]:
-        """Erase one person: events, identities, profiles, merge records, social edges and
-        segment membership history, in one transaction. Returns what was deleted, table by table."""
+    def erase_person(self, identifier: str, *, all_matches: bool = False) -> dict[str, Any]:
+        """Erase a person in one transaction: events, identities, profiles, merge records,
+        social edges and segment history.
+
+        Every profile holding ``identifier`` is found first (see :meth:`find_people`); when
+        several do, nothing is erased and :class:`~tailored.errors.AmbiguousPerson` lists
+        them, unless ``all_matches``. Returns ``{"profile_id", "matched_by", "rows",
+        "erased"}``: the first match, how it matched, rows deleted per table summed over
+        everyone erased, and each erased profile with its own rows.
+        """
         with self.transaction() as conn:
-            pid = self.find_profile(identifier, conn)
-            pids = [pid, *conn.scalars(sa.select(profiles.c.profile_id)
-                                       .where(profiles.c.merged_into == pid))]
-            user_ids = [self.personal.reveal_identity("user_id", v) for v in conn.scalars(
-                sa.select(identities.c.value).where(identities.c.profile_id == pid,
-                                                    identities.c.kind == "user_id"))]
-            deleted = {
-                "events": conn.execute(events.delete().where(
-                    events.c.profile_id == pid)).rowcount,
-                "identities": conn.execute(identities.delete().where(
-                    identities.c.profile_id == pid)).rowcount,
-                "merges": conn.execute(merges.delete().where(sa.or_(
-                    merges.c.from_profile.in_(pids), merges.c.into_profile.in_(pids)))).rowcount,
-                "edges": conn.execute(edges.delete().where(sa.or_(
-                    edges.c.src.in_(user_ids), edges.c.dst.in_(user_ids)))).rowcount,
-                "segment_membership": conn.execute(segment_membership.delete().where(
-                    segment_membership.c.profile_id.in_(pids))).rowcount,
-                "profiles": conn.execute(profiles.delete().where(
-                    profiles.c.profile_id.in_(pids))).rowcount,
-            }
-        return deleted
+            matches = people_to_erase(conn, identifier, self.personal, all_matches=all_matches)
+            return erase_matches(conn, matches, self.personal)
 
     def duplicates_count(self) -> int:
         with self.reading() as conn:

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from tailored.errors import InvalidInput
 from tailored.identity import parse_trait_time, trait_time_text
 from tailored.store.store import Store
-from tailored.store.tables import counters, profiles
-from tailored.store.writes import graph_version, upsert
+from tailored.store.tables import profiles
+from tailored.store.writes import invalidate_graph
 
 __all__ = ["write_traits"]
 
@@ -132,6 +132,5 @@ def write_traits(
                                  trait_times=sa.bindparam("new_trait_times")), changes)
             # Ingest processes cache profiles between chunks; a new graph version tells them
             # their copies are stale, so a later event cannot write old traits back.
-            upsert(conn, counters, [{"name": "identity_graph", "value": graph_version(conn) + 1}],
-                   ["name"])
+            invalidate_graph(conn)
     return len(changes)

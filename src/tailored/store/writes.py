@@ -31,6 +31,7 @@ __all__ = [
     "existing_message_ids",
     "graph_version",
     "insert_events",
+    "invalidate_graph",
     "load_graph",
     "upsert",
 ]
@@ -149,6 +150,15 @@ def bump_graph_version(conn: sa.Connection, version: int) -> int:
     conn.execute(counters.update().where(counters.c.name == "identity_graph")
                  .values(value=version + 1))
     return version + 1
+
+
+def invalidate_graph(conn: sa.Connection) -> int:
+    """Tell every process that its cached identity graph is stale: any write to identities
+    or profiles outside ingestion (erasure, computed traits) must call this in its
+    transaction, or a server's ingestor keeps writing to nodes and profiles that are gone."""
+    version = graph_version(conn) + 1
+    upsert(conn, counters, [{"name": "identity_graph", "value": version}], ["name"])
+    return version
 
 
 def load_graph(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tailored.api.deps import StoreDep, require
+from tailored.api.schemas import ErasureResult
 
 __all__ = ["router"]
 
@@ -32,7 +34,15 @@ async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[st
     return data
 
 
-@router.delete("/profiles/{person}", dependencies=[require("admin")])
-async def erase(person: str, store: StoreDep) -> dict[str, Any]:
-    pid = await run_in_threadpool(store.find_profile, person)
-    return {"profile_id": pid, "deleted": await run_in_threadpool(store.erase_person, pid)}
+@router.delete("/profiles/{person}", response_model=ErasureResult,
+               dependencies=[require("admin")],
+               responses={409: {"description": "Several people hold this id (an e-mail set "
+                                "as a trait or used as a user id); `matches` lists them."}})
+async def erase(
+    person: str, store: StoreDep,
+    all_matches: bool = Query(False, description="Erase every person the id names, when "
+                              "several do, instead of refusing."),
+) -> dict[str, Any]:
+    """Erase a person: every profile holding the id as an identity or e-mail trait."""
+    return await run_in_threadpool(
+        functools.partial(store.erase_person, person, all_matches=all_matches))

@@ -1,0 +1,79 @@
+"""Erasing people: every row of every table that holds them, in one transaction.
+
+A person is a canonical profile with the profiles merged into it. Their events, identities,
+merge records, social edges (by their user ids), segment history and profile rows go
+together; the identity-graph version goes up in the same transaction, so every process that
+cached the graph (a running server's ingestor) drops it before its next write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tailored.errors import AmbiguousPerson
+from tailored.store.lookup import Match, every_match
+from tailored.store.personal import PersonalData
+from tailored.store.tables import (
+    edges,
+    events,
+    identities,
+    merges,
+    profiles,
+    segment_membership,
+)
+from tailored.store.writes import invalidate_graph
+
+__all__ = ["ERASED_TABLES", "erase_matches", "erase_profile", "people_to_erase"]
+
+# Every table that holds a person, in the order they are emptied of them.
+ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership", "profiles")
+
+
+def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
+                    all_matches: bool = False) -> list[Match]:
+    """The profiles an erasure of ``identifier`` would remove; refuses an ambiguous string
+    (several people hold it) unless ``all_matches``."""
+    matches = every_match(conn, identifier, personal)
+    if len(matches) > 1 and not all_matches:
+        listed = "; ".join(m.describe() for m in matches)
+        raise AmbiguousPerson(
+            f"{identifier!r} names {len(matches)} people: {listed}. Nothing was erased: erase "
+            "one by its profile id, or all of them with --all-matches (HTTP: "
+            "?all_matches=true)",
+            [{"profile_id": m.profile_id, "matched_by": m.matched_by, "via": m.via}
+             for m in matches])
+    return matches
+
+
+def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData) -> dict[str, int]:
+    """Delete one canonical profile and everything that holds it; rows deleted per table."""
+    pids = [pid, *conn.scalars(sa.select(profiles.c.profile_id)
+                               .where(profiles.c.merged_into == pid))]
+    user_ids = [personal.reveal_identity("user_id", v) for v in conn.scalars(
+        sa.select(identities.c.value).where(identities.c.profile_id == pid,
+                                            identities.c.kind == "user_id"))]
+    statements = {
+        "events": events.delete().where(events.c.profile_id.in_(pids)),
+        "identities": identities.delete().where(identities.c.profile_id.in_(pids)),
+        "merges": merges.delete().where(sa.or_(merges.c.from_profile.in_(pids),
+                                               merges.c.into_profile.in_(pids))),
+        "edges": edges.delete().where(sa.or_(edges.c.src.in_(user_ids),
+                                             edges.c.dst.in_(user_ids))),
+        "segment_membership": segment_membership.delete().where(
+            segment_membership.c.profile_id.in_(pids)),
+        "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
+    }
+    return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}
+
+
+def erase_matches(conn: sa.Connection, matches: list[Match], personal: PersonalData
+                  ) -> dict[str, Any]:
+    """Erase the matched people; the answer names the first match and sums rows over all."""
+    per_profile = [(m.profile_id, erase_profile(conn, m.profile_id, personal)) for m in matches]
+    invalidate_graph(conn)
+    rows = {table: sum(r[table] for _, r in per_profile) for table in ERASED_TABLES}
+    return {"profile_id": matches[0].profile_id, "matched_by": matches[0].matched_by,
+            "rows": rows,
+            "erased": [{"profile_id": pid, "rows": r} for pid, r in per_profile]}
