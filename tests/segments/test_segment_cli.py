@@ -76,6 +76,8 @@ def test_lifecycle_reports_sizes_seconds_and_empty_segments(shop: str) -> None:
      "rule error at all[0].metirc: unknown field 'metirc'; did you mean 'metric'?"),
     (["define", "x", "--rule", '{"event": "Order Complete"}'],
      "rule error at event: unknown event 'Order Complete'; did you mean 'Order Completed'"),
+    (["define", "x", "--rule", '{"event": "Wishlist Shared"}'],
+     "(the store has 2 event names; `tailored events` lists them)"),
     (["define", "x", "--rule", '{"platform": "ios", "within_days": 0}'],
      "rule error at within_days: must be a positive number of days, got 0"),
     (["define", "x", "--rule", '{"all": [{"event": "Order Completed", '
@@ -101,3 +103,23 @@ def test_bad_rule_from_the_real_program(tmp_path: Path) -> None:
     assert r.stderr.strip().splitlines() == [
         "error: rule error at any[0].=>: unknown operator '=>'; did you mean '>=' or '>' or "
         "'='? (operators here: >, >=, <, <=, =, !=)"]
+
+
+def test_a_mistyped_trait_warns_with_close_matches(shop: str) -> None:
+    """A trait no profile has computes to nobody: define and compute both say so."""
+    rule = '{"all": [{"trait": "paln", "=": "pro"}, {"metric": "orders", ">=": 0}]}'
+    defined = invoke(shop, "define", "typo", "--rule", rule, "--json")
+    data = data_of(defined)
+    expected = ("rule at all[0].trait: no profile has the trait 'paln'; did you mean 'plan'? "
+                "(3 trait names seen)")
+    assert len(data["warnings"]) == 1 and data["warnings"][0].startswith(expected)
+    assert f"warning: {expected}" in defined.stderr
+    computed = invoke(shop, "compute", "typo", "--json")
+    [segment] = data_of(computed)["segments"]
+    assert segment["size"] == 0 and segment["warnings"] == data["warnings"]
+    assert "warning: segment typo: rule at all[0].trait" in computed.stderr
+    # A trait some profile has: no warning.
+    clean = data_of(invoke(shop, "define", "ok", "--rule", '{"trait": "plan", "=": "pro"}',
+                           "--json"))
+    assert clean["warnings"] == []
+    assert "warnings" not in data_of(invoke(shop, "compute", "ok", "--json"))["segments"][0]

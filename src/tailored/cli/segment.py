@@ -32,6 +32,12 @@ NameArg = Annotated[str, typer.Argument(help="The segment's name.")]
 
 
 
+def _warn(ctx: typer.Context, warnings: list[str]) -> None:
+    """Warnings on stderr (with --json too: stdout keeps the JSON alone)."""
+    for w in warnings:
+        state_of(ctx).err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _sizes_table(title: str, rows: list[dict[str, Any]]) -> Table:
     table = Table("segment", "size", "entered", "left", "note", title=title)
     for r in rows:
@@ -56,6 +62,7 @@ def define(
 
     data = define_segment(state_of(ctx).store, name, load_rule_document(rule),
                           description=description)
+    _warn(ctx, data["warnings"])
     emit(ctx, as_json, data, lambda c: c.print(
         f"{'redefined' if data['replaced'] else 'defined'} segment [bold]{name}[/] "
         f"({data['conditions']} condition(s)); compute it with `tailored segment compute "
@@ -95,6 +102,7 @@ def compute(
             results = compute_segments(store, source, names, as_of=parse_as_of(as_of))
     data = {"segments": results, "backend": backend,
             "seconds": round(time.perf_counter() - started, 3)}
+    _warn(ctx, [f"segment {r['segment']}: {w}" for r in results for w in r.get("warnings", [])])
     if not names:
         data["note"] = "no rule segments defined: `tailored segment define NAME --rule ...`"
     emit(ctx, as_json, data, lambda c: c.print(

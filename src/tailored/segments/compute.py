@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from tailored.events.names import EventName
 from tailored.segments.compile import evaluation_query
-from tailored.segments.conditions import Rule
-from tailored.segments.definitions import get_segment, segment_rule
+from tailored.segments.conditions import Rule, TraitRule, leaves
+from tailored.segments.definitions import get_segment, segment_rule, stored_trait_names
 from tailored.segments.membership import record_membership, set_member
 from tailored.segments.person import evaluate
 from tailored.segments.person_data import load_person
+from tailored.segments.rules import check_events, trait_warnings
 from tailored.store import Store
 from tailored.store.tables import events
 
@@ -31,11 +32,12 @@ __all__ = ["EMPTY_NOTE", "check_person", "compute_rules", "compute_segments",
 EMPTY_NOTE = "no profile matches the rule: the segment is empty"
 
 
-def snapshot_event_names(source: Source) -> set[str]:
-    """The track event names in the snapshot, and the e-commerce names."""
+def snapshot_event_names(source: Source, *, standard: bool = True) -> set[str]:
+    """The track event names in the snapshot, and (``standard``) the e-commerce names."""
     ev = source.events
     names = ev.filter(ev.event.notnull()).select("event").distinct().execute()["event"]
-    return {str(n) for n in names} | {e.value for e in EventName}
+    present = {str(n) for n in names}
+    return present | {e.value for e in EventName} if standard else present
 
 
 def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
@@ -63,15 +65,29 @@ def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
 def compute_segments(store: Store, source: Source, names: Sequence[str], *,
                      as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Compute stored rule segments by name (event names checked against the snapshot)."""
-    known = snapshot_event_names(source)
-    rules = {name: segment_rule(store, name, known_events=known) for name in names}
+    present = snapshot_event_names(source, standard=False)
+    known = present | {e.value for e in EventName}
+    rows = {name: get_segment(store, name) for name in names}
+    rules = {name: segment_rule(store, name, segment=rows[name]) for name in names}
+    for rule in rules.values():
+        check_events(rule, known, seen=present, place="snapshot")
     kinds: dict[str, list[str]] = {}
     for name in names:
-        kinds.setdefault(get_segment(store, name)["kind"], []).append(name)
+        kinds.setdefault(rows[name]["kind"], []).append(name)
     results = []
     for kind, group in kinds.items():
         results += compute_rules(store, source, {n: rules[n] for n in group}, kind=kind,
                                  as_of=as_of)
+    traits: set[str] | None = None
+    for result in results:
+        rule = rules[result["segment"]]
+        # The built-in segments name traits a store may not have (income): no noise there.
+        if rows[result["segment"]]["kind"] != "rule" or not any(
+                isinstance(leaf, TraitRule) for _, leaf in leaves(rule)):
+            continue
+        traits = stored_trait_names(store) if traits is None else traits
+        if warnings := trait_warnings(rule, traits):
+            result["warnings"] = warnings
     return results
 
 

@@ -9,27 +9,48 @@ import sqlalchemy as sa
 
 from tailored.errors import InvalidInput, NotFound
 from tailored.events.names import EventName
-from tailored.segments.conditions import Rule, event_names, leaves
+from tailored.segments.conditions import Rule, TraitRule, event_names, leaves
 from tailored.segments.membership import ensure_segment, require_segment, segment_sizes
-from tailored.segments.rules import check_events, parse_rule
+from tailored.segments.rules import check_events, parse_rule, trait_warnings
 from tailored.store import Store
 from tailored.store.tables import events, segments
 
 __all__ = ["RULE_KINDS", "define_segment", "get_segment", "known_event_names", "list_segments",
-           "segment_rule"]
+           "segment_rule", "stored_event_names", "stored_trait_names"]
 
 # Kinds whose definition is a rule this package evaluates; other kinds (rfm, cluster, ...)
 # are recorded by the model that makes them.
 RULE_KINDS = ("rule", "lifecycle")
 
 
+def stored_event_names(store: Store) -> set[str]:
+    """The track event names in the store."""
+    with store.reading() as conn:
+        return set(conn.scalars(sa.select(events.c.event).where(
+            events.c.type == "track", events.c.event.is_not(None)).distinct()))
+
+
 def known_event_names(store: Store) -> set[str]:
     """The track event names in the store, and the e-commerce names every store understands
     (so a segment can be defined before its first such event arrives)."""
+    return stored_event_names(store) | {e.value for e in EventName}
+
+
+def stored_trait_names(store: Store) -> set[str]:
+    """Every trait name some profile has (names are stored in clear; values may not be)."""
     with store.reading() as conn:
-        present = set(conn.scalars(sa.select(events.c.event).where(
-            events.c.type == "track", events.c.event.is_not(None)).distinct()))
-    return present | {e.value for e in EventName}
+        if conn.dialect.name == "postgresql":
+            sql = "SELECT DISTINCT jsonb_object_keys(traits) FROM profiles"
+        else:
+            sql = ("SELECT DISTINCT j.key FROM profiles, json_each(profiles.traits) AS j "
+                   "WHERE json_type(profiles.traits) = 'object'")
+        return {str(k) for k in conn.exec_driver_sql(sql).scalars()}
+
+
+def _trait_warnings(store: Store, rule: Rule) -> list[str]:
+    if not any(isinstance(leaf, TraitRule) for _, leaf in leaves(rule)):
+        return []
+    return trait_warnings(rule, stored_trait_names(store))
 
 
 def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
@@ -38,7 +59,9 @@ def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
     replacing an earlier definition (its membership history stays)."""
     rule = parse_rule(doc)
     if event_names(rule):
-        check_events(rule, known_event_names(store))
+        present = stored_event_names(store)
+        check_events(rule, present | {e.value for e in EventName}, seen=present,
+                     place="store")
     if kind not in RULE_KINDS:
         raise InvalidInput(f"a rule segment's kind is one of {', '.join(RULE_KINDS)}, got "
                            f"{kind!r}", field="kind")
@@ -48,7 +71,7 @@ def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
         ensure_segment(conn, name, kind, now=now, definition=doc, description=description,
                        replace_definition=True)
     return {"segment": name, "kind": kind, "definition": doc, "replaced": existed is not None,
-            "conditions": _count_leaves(rule)}
+            "conditions": _count_leaves(rule), "warnings": _trait_warnings(store, rule)}
 
 
 def _count_leaves(rule: Rule) -> int:

@@ -43,7 +43,7 @@ from tailored.segments.conditions import (
     leaves,
 )
 
-__all__ = ["check_events", "load_rule_document", "parse_rule"]
+__all__ = ["check_events", "load_rule_document", "parse_rule", "trait_warnings"]
 
 _ALIASES = {"==": "=", "<>": "!=", "not in": "not_in", "nin": "not_in"}
 _KINDS = ("all", "any", "not", "event", "metric", "trait", "platform")
@@ -268,14 +268,35 @@ def parse_rule(doc: Any, *, known_events: Iterable[str] | None = None) -> Rule:
     return rule
 
 
-def check_events(rule: Rule, known_events: Iterable[str]) -> None:
-    """Refuse event names that are not in ``known_events``, suggesting close ones."""
+def check_events(rule: Rule, known_events: Iterable[str], *,
+                 seen: Iterable[str] | None = None, place: str = "data") -> None:
+    """Refuse event names that are not in ``known_events``, suggesting close ones.
+
+    ``seen`` are the names the data (``place``: "store", "snapshot") actually holds, which
+    the message counts; ``known_events`` may add names accepted before their first event.
+    """
     known = sorted(set(known_events))
+    present = sorted(set(seen)) if seen is not None else known
     for path, leaf in leaves(rule):
         if isinstance(leaf, EventRule) and leaf.event not in known:
             raise _fail(_where(path, "event"), f"unknown event {leaf.event!r}"
-                        f"{_suggest(leaf.event, known)} (the data has {len(known)} event "
-                        "names; `tailored stats` lists them)")
+                        f"{_suggest(leaf.event, present or known)} (the {place} has "
+                        f"{len(present)} event name{'' if len(present) == 1 else 's'}; "
+                        "`tailored events` lists them)")
+
+
+def trait_warnings(rule: Rule, seen_traits: Iterable[str]) -> list[str]:
+    """A warning for each trait the rule names that no profile has (likely a typo: a
+    comparison with it matches no one), with close matches among ``seen_traits``."""
+    seen = sorted(set(seen_traits))
+    out = []
+    for path, leaf in leaves(rule):
+        if isinstance(leaf, TraitRule) and leaf.trait not in seen:
+            out.append(f"rule at {_where(path, 'trait')}: no profile has the trait "
+                       f"{leaf.trait!r}{_suggest(leaf.trait, seen)} ({len(seen)} trait "
+                       f"name{'' if len(seen) == 1 else 's'} seen); its conditions match as "
+                       "if it were unset")
+    return out
 
 
 def load_rule_document(text_or_path: str) -> Any:
