@@ -11,6 +11,7 @@ from tailored.cli import (
     analyze,
     demo,
     evaluate,
+    events,
     export,
     ingest,
     keys,
@@ -50,8 +51,8 @@ def _root(
     ctx.call_on_close(state.close)
 
 
-for module in (ingest, people, keys, serve, demo, export, recommend, evaluate, analyze, segment,
-               predict):
+for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
+               segment, predict):
     module.register(app)
 
 
