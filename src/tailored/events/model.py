@@ -21,7 +21,7 @@ class Device(BaseModel):
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True,
                               str_strip_whitespace=True)
 
-    id: str | None = None
+    id: str | None = Field(default=None, max_length=256)
     type: str | None = None
     manufacturer: str | None = None
     model: str | None = None
@@ -93,7 +93,12 @@ class Event(BaseModel):
     def _utc(cls, v: datetime | None) -> datetime | None:
         if v is None:
             return None
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        try:
+            return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError:
+            # 0001-01-01T00:00:00+23:59 parses, but lies before the first representable UTC
+            # time.
+            raise ValueError("outside the range of representable times") from None
 
     @field_validator("properties", "traits", "integrations", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from tailored.errors import InvalidInput
 from tailored.events.model import Event
 from tailored.events.platform import derive_platform
+from tailored.events.storable import check_storable
 
 # The earliest event time accepted: devices with unset clocks send 1970 times, which the
 # skew correction (sentAt) fixes; anything corrected to before it is bad input.
@@ -45,6 +46,10 @@ class ValidEvent:
     context: dict[str, Any]
 
 
+MAX_EMAIL_LENGTH = 254
+"""The longest address SMTP can carry (RFC 5321 with its errata)."""
+
+
 def normalise_email(value: Any) -> str | None:
     """An e-mail as an identity: trimmed and lower-cased; None if it is not one."""
     if not isinstance(value, str):
@@ -54,6 +59,15 @@ def normalise_email(value: Any) -> str | None:
     if not at or not local or "." not in domain or " " in email:
         return None
     return email
+
+
+def _email_of(traits: dict[str, Any], field: str) -> str | None:
+    value = traits.get("email")
+    # An identity is stored in a column of bounded width; a longer text is no address.
+    if isinstance(value, str) and len(value.strip()) > MAX_EMAIL_LENGTH:
+        raise InvalidInput(f"{field}: {len(value.strip()):,} characters, longer than an "
+                           f"e-mail address can be ({MAX_EMAIL_LENGTH})", field=field)
+    return normalise_email(value)
 
 
 def _field_of(loc: tuple[int | str, ...]) -> str:
@@ -68,6 +82,7 @@ def validate_event(
         raise InvalidInput(
             f"an event must be a JSON object, got {type(raw).__name__}", field="(event)"
         )
+    check_storable(raw)
     try:
         event = Event.model_validate(raw)
     except ValidationError as exc:
@@ -105,7 +120,13 @@ def validate_event(
     elif event.original_timestamp is not None and event.sent_at is not None:
         # Segment's correction for a device clock that is off: the delay between the
         # device creating and sending the event is trusted, its absolute clock is not.
-        timestamp = received - (event.sent_at - event.original_timestamp)
+        try:
+            timestamp = received - (event.sent_at - event.original_timestamp)
+        except OverflowError:
+            raise InvalidInput(
+                f"sentAt: {event.sent_at.isoformat()} and originalTimestamp "
+                f"{event.original_timestamp.isoformat()} are too far apart to correct the "
+                "clock skew", field="sentAt") from None
     else:
         timestamp = event.original_timestamp or received
     if timestamp < EPOCH:
@@ -125,9 +146,9 @@ def validate_event(
         )
 
     ctx = event.context
-    email = normalise_email(event.traits.get("email")) if kind == "identify" else None
+    email = _email_of(event.traits, "traits.email") if kind == "identify" else None
     if email is None and ctx.traits:
-        email = normalise_email(ctx.traits.get("email"))
+        email = _email_of(ctx.traits, "context.traits.email")
     message_id = event.message_id or _content_id(raw)
     # The context is kept as it came (validated above); dumping the model again would cost
     # more than validating it.

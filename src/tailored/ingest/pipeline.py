@@ -233,6 +233,11 @@ class Ingestor:
                 except ValidationError as exc:
                     report.rejected.append(_pydantic_rejection(rec.line, exc))
                     continue
+                except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                    # A record no check foresaw must not stop the rest of a file loading.
+                    report.rejected.append(Rejection(
+                        rec.line, "(record)", f"(record): cannot be read ({exc})"))
+                    continue
                 if strict and report.rejected:
                     # Nothing will be written: keep validating only, to report every problem.
                     events.clear()

@@ -8,7 +8,6 @@ to its events. Limits as Segment's: 32 KB an event, 500 KB a request.
 from __future__ import annotations
 
 import functools
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from tailored.api.body import read_json
 from tailored.api.deps import (
     IngestorDep,
     SettingsDep,
@@ -37,30 +37,13 @@ router = APIRouter(prefix="/v1", tags=["segment"])
 _CALLS = ("track", "identify", "page", "screen", "alias", "group")
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    body = await request.body()
-    encoding = request.headers.get("content-encoding", "").lower()
-    if encoding == "gzip":
-        try:
-            # Read one byte past the limit so a compressed bomb is stopped early.
-            body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, limit + 1)
-        except zlib.error as exc:
-            raise InvalidInput(f"body: not valid gzip ({exc})", field="body") from None
-    elif encoding not in ("", "identity"):
-        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported", field="body")
-    if len(body) > limit:
-        raise PayloadTooLarge(
-            f"body: the request is over the {limit // 1024} KB limit", field="body")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"body: malformed JSON ({exc})", field="body") from None
-
-
 def _size_rejections(events: list[Any], settings: Settings) -> dict[int, Rejection]:
     out = {}
     for i, ev in enumerate(events):
-        size = len(orjson.dumps(ev))
+        try:
+            size = len(orjson.dumps(ev))
+        except orjson.JSONEncodeError:
+            continue  # validation rejects it, naming the field
         if size > settings.max_event_bytes:
             out[i] = Rejection(i, "(event)", f"the event is {size:,} bytes, over the "
                                f"{settings.max_event_bytes // 1024} KB limit")
@@ -115,7 +98,7 @@ async def _ingest(
 async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
                 settings: SettingsDep) -> IngestResult:
     await _authorize_header(request, store)
-    body = await _read_json(request, settings.max_batch_bytes)
+    body = await read_json(request, settings.max_batch_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         raise InvalidInput("batch: the body must be an object with a list under 'batch'",
                            field="batch")
@@ -128,8 +111,9 @@ async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
             ev = dict(ev)
             if "sentAt" in body and "sentAt" not in ev:
                 ev["sentAt"] = body["sentAt"]
-            if shared_context:
-                ev["context"] = {**shared_context, **(ev.get("context") or {})}
+            own = ev.get("context")
+            if shared_context and (own is None or isinstance(own, dict)):
+                ev["context"] = {**shared_context, **(own or {})}
         events.append(ev)
     return await _ingest(request, events, body, store, ingestor, settings)
 
@@ -138,7 +122,7 @@ def _single(call: str) -> Any:
     async def endpoint(request: Request, store: StoreDep, ingestor: IngestorDep,
                        settings: SettingsDep) -> IngestResult:
         await _authorize_header(request, store)
-        body = await _read_json(request, settings.max_event_bytes)
+        body = await read_json(request, settings.max_event_bytes)
         if not isinstance(body, dict):
             raise InvalidInput("body: an event must be a JSON object", field="body")
         if body.setdefault("type", call) != call:
