@@ -9,6 +9,13 @@ About 2 % of the stream are re-deliveries of an earlier event (same ``messageId`
 retry sends them), some within the same ingest chunk and some across chunks. Mobile SDKs send
 ``originalTimestamp`` + ``sentAt`` (so the skew correction runs); web sends ``timestamp``.
 
+``merge_rate`` sets how many events in the stream cause an actual merge (an anonymous
+profile joining a known person), from 0.2 % to 20 %: more sessions start on a new device or
+a fresh browser, and those sessions get shorter, as in an app where people log in on every
+new device. A repeat ``identify`` of a known (user, device) pair is not a merge, so the
+identify share is always higher than the merge share; ``stream_stats`` counts identifies,
+and the ingest report counts the merges that really happened.
+
 Everything is deterministic for a given seed and count.
 """
 
@@ -19,7 +26,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["generate_events", "stream_stats"]
+__all__ = ["MERGE_RATES", "generate_events", "stream_stats"]
+
+# The range the merge-rate knob is meant for (merges per event).
+MERGE_RATES = (0.002, 0.20)
+# Mean length of a logged-in session: an identify and 3–25 events.
+_KNOWN_SESSION = 15.0
 
 _FUNNEL = [
     # (event name, weight, needs a product)
@@ -174,20 +186,27 @@ class _Gen:
         ev.update(extra)
         return ev
 
-    def session(self, person: dict[str, Any], anonymous: bool, start: datetime
-                ) -> list[tuple[datetime, dict[str, Any]]]:
+    def session(self, person: dict[str, Any], anonymous: bool, start: datetime,
+                anonymous_length: float | None = None) -> list[tuple[datetime, dict[str, Any]]]:
         r = self.rng
         if anonymous:
             # A new browser or a fresh install: nothing links it to the person yet.
             dev = self.device(r.choice(["web", "web", "ios", "android"]))
+            # Known from this session on: a logged-in session earlier in time cannot use it
+            # (that would tie it to the person before its anonymous history, and no merge).
+            dev["since"] = start
             person["devices"].append(dev)
         else:
-            dev = r.choice(person["devices"])
+            dev = r.choice([d for d in person["devices"] if d.get("since", start) <= start])
         anon, user = dev["anonymous_id"], person["user_id"]
         uid = None if anonymous else user
         out = []
         t = start
-        length = r.randint(3, 25)
+        if anonymous and anonymous_length is not None:
+            # Anonymous events before the login, ``anonymous_length`` of them on average.
+            length = max(1, round(r.uniform(0.5, 2 * anonymous_length - 0.5)))
+        else:
+            length = r.randint(3, 25)
         if not anonymous:
             out.append((t, self.event("identify", dev, t, user, anon,
                                       traits=dict(person["traits"]))))
@@ -210,11 +229,34 @@ class _Gen:
         return out
 
 
+def _anonymous_sessions(merge_rate: float) -> tuple[float, float]:
+    """The share of sessions that start anonymous on a new device, and their mean number of
+    anonymous events, that make ``merge_rate`` merges per event.
+
+    Each such session ends in one merge. With a share p of them, of mean length L (the
+    anonymous events and the identify), merges per event are p / (p L + (1 - p) K) where K
+    is a logged-in session's mean length; solved for p.
+    """
+    lo, hi = MERGE_RATES
+    if not lo <= merge_rate <= hi:
+        raise ValueError(f"merge_rate must be between {lo} and {hi}, got {merge_rate}")
+    length = min(_KNOWN_SESSION, 0.5 / merge_rate)
+    share = merge_rate * _KNOWN_SESSION / (1 - merge_rate * length
+                                           + merge_rate * _KNOWN_SESSION)
+    return min(1.0, share), length - 1
+
+
 def generate_events(n: int, *, seed: int = 7, duplicate_rate: float = 0.02,
-                    anonymous_session_rate: float = 0.05,
+                    anonymous_session_rate: float = 0.05, merge_rate: float | None = None,
                     now: datetime | None = None) -> list[dict[str, Any]]:
-    """``n`` raw Segment events (dicts), in arrival order, ~``duplicate_rate`` re-deliveries."""
+    """``n`` raw Segment events (dicts), in arrival order, ~``duplicate_rate`` re-deliveries.
+
+    ``merge_rate`` (0.002–0.2 merges per event) overrides ``anonymous_session_rate``.
+    """
     now = now or datetime.now(UTC).replace(microsecond=0)
+    anonymous_length: float | None = None
+    if merge_rate is not None:
+        anonymous_session_rate, anonymous_length = _anonymous_sessions(merge_rate)
     g = _Gen(seed, now)
     r = g.rng
     n_dup = round(n * duplicate_rate)
@@ -229,7 +271,8 @@ def generate_events(n: int, *, seed: int = 7, duplicate_rate: float = 0.02,
     while len(timed) < n_unique:
         person = r.choices(people, weights)[0]
         start = now - timedelta(seconds=r.uniform(3600, span))
-        timed.extend(g.session(person, r.random() < anonymous_session_rate, start))
+        timed.extend(g.session(person, r.random() < anonymous_session_rate, start,
+                               anonymous_length))
     timed.sort(key=lambda x: x[0])
     events = [ev for _, ev in timed[:n_unique]]
     # Re-deliveries: the same event again, a little later (same chunk) or much later.
@@ -242,7 +285,8 @@ def generate_events(n: int, *, seed: int = 7, duplicate_rate: float = 0.02,
 
 
 def stream_stats(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the stream holds: counts by type, distinct messageIds, anonymous events."""
+    """What the stream holds: counts by type, distinct messageIds, anonymous events, and
+    identifies per event (merges are what the ingest report counts)."""
     by_type: dict[str, int] = {}
     for ev in events:
         by_type[ev["type"]] = by_type.get(ev["type"], 0) + 1
@@ -252,4 +296,5 @@ def stream_stats(events: list[dict[str, Any]]) -> dict[str, Any]:
         "unique_message_ids": len({ev["messageId"] for ev in events}),
         "anonymous_events": sum(1 for ev in events if "userId" not in ev),
         "users": len({ev["userId"] for ev in events if "userId" in ev}),
+        "identifies_per_event": round(by_type.get("identify", 0) / max(1, len(events)), 4),
     }

@@ -68,7 +68,10 @@ class ProfileState:
     created_at: datetime
     merged_into: str | None = None
     stored: bool = False
+    # ``dirty``: anything changed; ``changed``: more than the time span (traits, user id,
+    # merge), so the store rewrites the whole row rather than two times.
     dirty: bool = False
+    changed: bool = False
 
     @property
     def identified(self) -> bool:
@@ -88,7 +91,7 @@ class ProfileState:
             if times.get(name, _NEVER) <= t:
                 self.traits[name] = value
                 times[name] = t
-                self.dirty = True
+                self.dirty = self.changed = True
 
     def absorb(self, other: ProfileState) -> None:
         """Take the other profile's traits where they are newer, and its time span."""
@@ -100,7 +103,7 @@ class ProfileState:
         for seen in (other.first_seen, other.last_seen):
             if seen is not None:
                 self.see(seen)
-        self.dirty = True
+        self.dirty = self.changed = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +262,7 @@ class IdentityGraph:
         if won.user_id is None and lost.user_id is not None:
             won.user_id = lost.user_id
         lost.merged_into = winner
-        lost.dirty = True
+        lost.dirty = lost.changed = True
         # Only the loser's own nodes move (the store moves those not loaded).
         moved = self._members.pop(loser, set())
         for member in moved:

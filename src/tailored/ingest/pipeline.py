@@ -194,6 +194,9 @@ class Ingestor:
                         self._cache.keep(*done[:2])
                         if on_committed is not None:
                             on_committed(done[2])
+                    # The chunk's events must be free before the collection below, or it
+                    # scans every one of them (a sixth of a chunk's time) to find nothing.
+                    done = None
             else:
                 # One long transaction (strict): nothing is committed until the end, so
                 # nothing may be cached either.

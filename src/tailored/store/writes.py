@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -102,7 +103,10 @@ class GraphCache:
 
     Valid only while the store's graph version is the one this process wrote last: another
     writer bumps the version and the cache is dropped, so it never serves stale links.
-    Bounded: past ``limit`` nodes it starts again.
+    A merge does not touch the cache's other entries: the loser is remembered as forwarded
+    to its survivor, and a cached node still pointing at it is corrected when next read
+    (the store moved it in the same commit). Bounded: past ``limit`` entries it keeps the
+    half used most recently, so a large store costs no more a chunk than a small one.
     """
 
     def __init__(self, limit: int = 300_000) -> None:
@@ -110,35 +114,62 @@ class GraphCache:
         self.version: int | None = None
         self.nodes: dict[Node, NodeState] = {}
         self.profiles: dict[str, ProfileState] = {}
+        self.forward: dict[str, str] = {}
 
     def clear(self) -> None:
         self.version = None
         self.nodes.clear()
         self.profiles.clear()
+        self.forward.clear()
 
     def check(self, version: int) -> None:
         if self.version != version:
             self.clear()
 
+    def node(self, node: Node) -> NodeState | None:
+        """A cached node, pointing at its profile's survivor if that was merged away."""
+        state = self.nodes.get(node)
+        if state is not None and state.profile_id in self.forward:
+            pid = state.profile_id
+            while pid in self.forward:
+                pid = self.forward[pid]
+            state.profile_id = pid
+        return state
+
     def keep(self, graph: IdentityGraph, version: int) -> None:
         """Remember a committed chunk's graph as the state at ``version``."""
-        losers = {m.from_profile for m in graph.merges if m.kind == "merge"}
-        if losers:
-            # Cached nodes outside this chunk may still point at a profile merged away.
-            self.nodes = {n: s for n, s in self.nodes.items() if s.profile_id not in losers}
-            for pid in losers:
-                self.profiles.pop(pid, None)
-        for state in graph.nodes.values():
+        for m in graph.merges:
+            if m.kind == "merge":
+                self.forward[m.from_profile] = graph.canonical(m.from_profile)
+                self.profiles.pop(m.from_profile, None)
+        nodes, profiles = self.nodes, self.profiles
+        # Re-inserted, so the dicts' order is the order of last use.
+        for node, state in graph.nodes.items():
             state.stored, state.dirty = True, False
-        for p in graph.profiles.values():
-            p.stored, p.dirty = True, False
-        self.nodes.update(graph.nodes)
-        self.profiles.update(
-            (pid, p) for pid, p in graph.profiles.items() if p.merged_into is None)
-        if len(self.nodes) > self.limit:
-            self.clear()
-        else:
-            self.version = version
+            nodes.pop(node, None)
+            nodes[node] = state
+        for pid, p in graph.profiles.items():
+            p.stored, p.dirty, p.changed = True, False, False
+            profiles.pop(pid, None)
+            if p.merged_into is None:
+                profiles[pid] = p
+        if len(nodes) + len(self.forward) > self.limit:
+            self._shrink()
+        self.version = version
+
+    def _shrink(self) -> None:
+        # Every forward is settled first: no node kept may point at a loser once the
+        # forwards are gone.
+        for node in self.nodes:
+            self.node(node)
+        self.forward.clear()
+        half = self.limit // 2
+        if len(self.nodes) > half:
+            self.nodes = dict(itertools.islice(self.nodes.items(), len(self.nodes) - half,
+                                               None))
+        if len(self.profiles) > half:
+            self.profiles = dict(itertools.islice(self.profiles.items(),
+                                                  len(self.profiles) - half, None))
 
 
 def graph_version(conn: sa.Connection) -> int:
@@ -169,7 +200,7 @@ def load_graph(
     node_states: dict[Node, NodeState] = {}
     by_kind: dict[str, set[str]] = {}
     for node in nodes:
-        cached = cache.nodes.get(node) if cache else None
+        cached = cache.node(node) if cache else None
         if cached is not None:
             node_states[node] = cached
         else:
@@ -205,12 +236,57 @@ def load_graph(
     return IdentityGraph(nodes=node_states, profiles=profile_states, now=now)
 
 
-def _profile_row(p: ProfileState, personal: PersonalData) -> dict[str, Any]:
+def _when(dialect: sa.Dialect) -> Callable[[datetime | None], Any]:
+    """Times in the form the driver takes, as UTCDateTime would bind them: aware UTC, and on
+    SQLite its fixed-width text."""
+    def utc(t: datetime) -> datetime:
+        if t.tzinfo is UTC:
+            return t
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+    if dialect.name == "sqlite":
+        def when(t: datetime | None) -> Any:
+            return None if t is None else utc(t).isoformat(sep=" ", timespec="microseconds")[:26]
+        return when
+    return lambda t: None if t is None else utc(t)
+
+
+def _executemany(conn: sa.Connection, stmt: sa.Insert | sa.Update,
+                 rows: list[dict[str, Any]]) -> None:
+    """An executemany handed straight to the driver, the rows already in its form: the
+    per-value type processing of SQLAlchemy cost more than the statements themselves."""
+    if not rows:
+        return
+    compiled = stmt.compile(dialect=conn.dialect)
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(compiled.string, [tuple(r[n] for n in order) for r in rows])
+    else:
+        conn.exec_driver_sql(compiled.string, rows)
+
+
+def _bound(table: sa.Table, names: Sequence[str], where: Sequence[str] = ()
+           ) -> sa.Insert | sa.Update:
+    """INSERT of ``names``, or UPDATE of them keyed on ``where``, with named parameters
+    (``w_`` before the keys, so they never clash with the values)."""
+    values = {n: sa.bindparam(n) for n in names}
+    if not where:
+        return table.insert().values(values)
+    return table.update().where(
+        *(table.c[k] == sa.bindparam(f"w_{k}") for k in where)).values(values)
+
+
+_PROFILE_CORE = ("user_id", "merged_into", "traits", "trait_times", "first_seen", "last_seen")
+
+
+def _profile_row(p: ProfileState, personal: PersonalData,
+                 when: Callable[[datetime | None], Any]) -> dict[str, Any]:
     return {
         "profile_id": p.profile_id, "user_id": p.user_id, "merged_into": p.merged_into,
-        "traits": personal.protect_traits(p.traits),
-        "trait_times": {k: trait_time_text(v) for k, v in p.trait_times.items()},
-        "first_seen": p.first_seen, "last_seen": p.last_seen, "created_at": p.created_at,
+        "traits": _dumps(personal.protect_traits(p.traits)),
+        "trait_times": _dumps({k: trait_time_text(v) for k, v in p.trait_times.items()}),
+        "first_seen": when(p.first_seen), "last_seen": when(p.last_seen),
+        "created_at": when(p.created_at),
     }
 
 
@@ -218,22 +294,18 @@ def apply_graph(
     conn: sa.Connection, graph: IdentityGraph, personal: PersonalData, now: datetime
 ) -> None:
     """Write back what the graph changed: profiles, merges (moving history), nodes."""
+    when = _when(conn.dialect)
     for p in graph.profiles.values():
         if p.merged_into is not None:
             p.merged_into = graph.canonical(p.profile_id)
-    new = [_profile_row(p, personal) for p in graph.profiles.values() if not p.stored]
-    if new:
-        conn.execute(profiles.insert(), new)
-    for m in graph.merges:
-        if m.kind != "merge":
-            continue
-        # History moves with the merge; nothing is copied, so nothing can be lost.
-        conn.execute(events.update().where(events.c.profile_id == m.from_profile)
-                     .values(profile_id=m.into_profile))
-        conn.execute(identities.update().where(identities.c.profile_id == m.from_profile)
-                     .values(profile_id=m.into_profile))
-        conn.execute(profiles.update().where(profiles.c.merged_into == m.from_profile)
-                     .values(merged_into=m.into_profile))
+    new = [_profile_row(p, personal, when) for p in graph.profiles.values() if not p.stored]
+    _executemany(conn, _bound(profiles, [c.name for c in profiles.columns]), new)
+    # History moves with the merges, for the whole chunk at once: nothing is copied, so
+    # nothing can be lost, and the cost is the rows moved, not the merges or the tables.
+    forward = {m.from_profile: graph.canonical(m.from_profile)
+               for m in graph.merges if m.kind == "merge"}
+    if forward:
+        _move_history(conn, forward)
     for move in graph.moves:
         # An alias took an anonymous id from one identified person to another: its
         # anonymous events go along, the rest of that person's history stays.
@@ -242,43 +314,75 @@ def apply_graph(
             conn.execute(events.update().where(
                 events.c.profile_id == source, events.c.anonymous_id == move.anonymous_id,
                 events.c.user_id.is_(None)).values(profile_id=into))
-    changed = [p for p in graph.profiles.values() if p.stored and p.dirty]
-    if changed:
-        columns = ("user_id", "merged_into", "traits", "trait_times", "first_seen", "last_seen")
-        stmt = (profiles.update().where(profiles.c.profile_id == sa.bindparam("pid"))
-                .values({c: sa.bindparam(f"new_{c}") for c in columns}))
-        rows = []
-        for p in changed:
-            row = _profile_row(p, personal)
-            rows.append({"pid": p.profile_id, **{f"new_{c}": row[c] for c in columns}})
-        conn.execute(stmt, rows)
+    # Most profiles a chunk touches only had their time span widened: two times, no JSON.
+    full, span = [], []
+    for p in graph.profiles.values():
+        if not (p.stored and p.dirty):
+            continue
+        if p.changed:
+            row = _profile_row(p, personal, when)
+            full.append({"w_profile_id": p.profile_id, **{c: row[c] for c in _PROFILE_CORE}})
+        else:
+            span.append({"w_profile_id": p.profile_id, "first_seen": when(p.first_seen),
+                         "last_seen": when(p.last_seen)})
+    _executemany(conn, _bound(profiles, _PROFILE_CORE, ["profile_id"]), full)
+    _executemany(conn, _bound(profiles, ["first_seen", "last_seen"], ["profile_id"]), span)
     new_nodes: list[dict[str, Any]] = []
     moved_nodes: list[dict[str, Any]] = []
     for (kind, value), s in graph.nodes.items():
         if not s.dirty:
             continue
-        row = {"kind": kind, "value": personal.protect_identity(kind, value),
-               "profile_id": graph.canonical(s.profile_id), "linked_at": s.linked_at,
-               "first_seen": s.first_seen}
-        (moved_nodes if s.stored else new_nodes).append(row)
-    if new_nodes:
-        conn.execute(identities.insert(), new_nodes)
-    if moved_nodes:
-        stmt = (identities.update()
-                .where(identities.c.kind == sa.bindparam("k"),
-                       identities.c.value == sa.bindparam("v"))
-                .values(profile_id=sa.bindparam("p"), linked_at=sa.bindparam("l"),
-                        first_seen=sa.bindparam("f")))
-        conn.execute(stmt, [{"k": r["kind"], "v": r["value"], "p": r["profile_id"],
-                             "l": r["linked_at"], "f": r["first_seen"]} for r in moved_nodes])
-    if graph.merges:
-        conn.execute(merges.insert(), [{
-            "kind": m.kind, "from_profile": m.from_profile, "into_profile": m.into_profile,
-            "identity_kind": m.identity_kind,
-            "identity_value": personal.protect_identity(m.identity_kind, m.identity_value),
-            "cause": m.cause, "message_id": m.message_id, "event_time": m.event_time,
-            "recorded_at": now,
-        } for m in graph.merges])
+        protected = personal.protect_identity(kind, value)
+        row = {"profile_id": graph.canonical(s.profile_id), "linked_at": when(s.linked_at),
+               "first_seen": when(s.first_seen)}
+        if s.stored:
+            moved_nodes.append({"w_kind": kind, "w_value": protected, **row})
+        else:
+            new_nodes.append({"kind": kind, "value": protected, **row})
+    _executemany(conn, _bound(identities, ["kind", "value", "profile_id", "linked_at",
+                                           "first_seen"]), new_nodes)
+    _executemany(conn, _bound(identities, ["profile_id", "linked_at", "first_seen"],
+                              ["kind", "value"]), moved_nodes)
+    _executemany(conn, _bound(merges, [c.name for c in merges.columns if c.name != "id"]), [{
+        "kind": m.kind, "from_profile": m.from_profile, "into_profile": m.into_profile,
+        "identity_kind": m.identity_kind,
+        "identity_value": personal.protect_identity(m.identity_kind, m.identity_value),
+        "cause": m.cause, "message_id": m.message_id, "event_time": when(m.event_time),
+        "recorded_at": when(now),
+    } for m in graph.merges])
+
+
+_MERGE_MAP = "tailored_merge_map"
+
+
+def _move_history(conn: sa.Connection, forward: dict[str, str]) -> None:
+    """Point every event, identity and merged profile of each loser at its survivor.
+
+    One temporary table maps loser to survivor; one UPDATE per table follows it. On
+    SQLite the loop goes over the map and searches the tables' profile indexes (an
+    UPDATE ... FROM would scan the whole table); PostgreSQL plans its UPDATE ... FROM
+    as index look-ups once the map has statistics.
+    """
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MERGE_MAP} "
+                         "(from_profile VARCHAR(36) PRIMARY KEY, "
+                         "into_profile VARCHAR(36) NOT NULL)")
+    conn.exec_driver_sql(f"DELETE FROM {_MERGE_MAP}")
+    m = sa.table(_MERGE_MAP, sa.column("from_profile"), sa.column("into_profile"))
+    conn.execute(m.insert(), [{"from_profile": f, "into_profile": i}
+                              for f, i in forward.items()])
+    targets = ((events, events.c.profile_id), (identities, identities.c.profile_id),
+               (profiles, profiles.c.merged_into))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {_MERGE_MAP}")
+        for table, column in targets:
+            conn.execute(table.update().where(column == m.c.from_profile)
+                         .values({column.name: m.c.into_profile}))
+        return
+    for table, column in targets:
+        survivor = (sa.select(m.c.into_profile).where(m.c.from_profile == column)
+                    .scalar_subquery())
+        conn.execute(table.update().where(column.in_(sa.select(m.c.from_profile)))
+                     .values({column.name: survivor}))
 
 
 _EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "id")
