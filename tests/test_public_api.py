@@ -9,7 +9,8 @@ import pytest
 PACKAGES = ["tailored.events", "tailored.catalog", "tailored.identity", "tailored.store",
             "tailored.recommend", "tailored.evaluate", "tailored.predict", "tailored.analytics",
             "tailored.segments",
-            "tailored.ingest", "tailored.demo", "tailored.errors", "tailored.config"]
+            "tailored.ingest", "tailored.demo", "tailored.errors", "tailored.config",
+            "tailored.extras"]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

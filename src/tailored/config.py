@@ -1,19 +1,53 @@
-"""One typed settings object, built once at start-up and passed down."""
+"""One typed settings object, built once at start-up and passed down.
+
+Each setting comes from, highest first: a command-line option (``--db``), the environment
+(``TAILORED_<NAME>``), the settings file (``tailored.toml`` or ``TAILORED_CONFIG``; see
+:mod:`tailored.config_file`), its default. ``tailored config`` lists them all, and
+docs/configuration.md documents each (a test keeps the two in step).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-__all__ = ["Settings"]
+from tailored.config_file import ConfigFileSource
+
+__all__ = ["Settings", "settings_error"]
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line naming each bad setting, its environment variable and the problem."""
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        got = f", got {err['input']!r}" if "input" in err and not isinstance(
+            err["input"], dict) else ""
+        parts.append(f"setting {name} (TAILORED_{name.upper()} or tailored.toml): "
+                     f"{err['msg']}{got}")
+    return "; ".join(parts)
 
 
 class Settings(BaseSettings):
-    """Tailored's settings; each can be set as ``TAILORED_<NAME>`` in the environment."""
+    """Tailored's settings; each can be set as ``TAILORED_<NAME>`` in the environment or as
+    ``name = value`` in ``tailored.toml``."""
 
     model_config = SettingsConfigDict(env_prefix="TAILORED_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file sits below the environment, so one variable overrides it for one run.
+        return (init_settings, env_settings, ConfigFileSource(settings_cls))
 
     database_url: str = Field(
         default="sqlite:///tailored.db",

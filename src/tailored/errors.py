@@ -10,6 +10,7 @@ Hierarchy::
     ├── AmbiguousPerson(LookupError)   (409)  one string names several people
     ├── NotFittedError(ValueError, AttributeError) (409) a model used before fit
     ├── CatalogChanged                 (409)  a model trained on another catalogue version
+    ├── MissingExtra(ImportError)      (501)  an optional extra is not installed
     ├── Unauthorized(PermissionError)  (401)  a missing or wrong key
     │   └── Forbidden                  (403)  a key without the scope needed
     └── StoreUnavailable(ConnectionError) (503) the database cannot be reached or opened
@@ -25,6 +26,7 @@ __all__ = [
     "CatalogChanged",
     "Forbidden",
     "InvalidInput",
+    "MissingExtra",
     "NotFittedError",
     "NotFound",
     "NothingAccepted",
@@ -88,6 +90,26 @@ class NotFittedError(TailoredError, ValueError, AttributeError):
     """A model asked to predict before it was fitted (as scikit-learn's)."""
 
     status = 409
+
+
+class MissingExtra(TailoredError, ImportError):
+    """A command needs an optional extra that is not installed; the message says which
+    one to install."""
+
+    status = 501
+
+    def __init__(self, module: str, extra: str, purpose: str = "",
+                 *, cause: BaseException | None = None) -> None:
+        why = f"{purpose} needs" if purpose else "this needs"
+        missing = getattr(cause, "name", None) or module
+        # The module itself or a package above it is absent: say so plainly. Anything else
+        # (one of its own dependencies is absent or broken): show the import error too.
+        state = (f"{missing} is not installed" if (module + ".").startswith(missing + ".")
+                 else f"{module} cannot be imported: {cause}")
+        super().__init__(f"{why} the {extra!r} extra ({state}): "
+                         f"pip install 'tailored[{extra}]'", name=module)
+        self.module = module
+        self.extra = extra
 
 
 class Unauthorized(TailoredError, PermissionError):

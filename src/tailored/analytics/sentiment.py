@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from tailored.errors import InvalidInput, NotFittedError
+from tailored.extras import require
 
 __all__ = ["MODEL_FILE", "ChineseSentiment"]
 
@@ -32,7 +33,8 @@ _FORMAT = 1
 
 @cache
 def _jieba() -> Any:
-    import jieba  # loads its dictionary (shipped in the package) on first use: ~1 s
+    # Loads its dictionary (shipped in the package) on first use: ~1 s.
+    jieba = require("jieba", "zh")
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()

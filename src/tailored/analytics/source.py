@@ -33,6 +33,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tailored.errors import InvalidInput
+from tailored.extras import require
 from tailored.store.snapshots import SCHEMAS, SNAPSHOT_TABLES
 
 __all__ = ["BACKENDS", "Source", "json_pointer", "open_postgres", "open_snapshot", "opened",
@@ -155,8 +156,7 @@ def open_postgres(folder: Path, url: str, *, schema: str | None = None) -> Sourc
     """Load the snapshot in ``folder`` into ``schema`` of the PostgreSQL at ``url`` and
     return its tables there. Without ``schema``, a new schema of its own, dropped when the
     source closes; with one, its tables are replaced (and kept)."""
-    import psycopg
-
+    psycopg = require("psycopg", "postgres")
     _check_snapshot(folder)
     temporary = schema is None
     schema = schema or f"tailored_analytics_{uuid.uuid4().hex[:12]}"

@@ -19,6 +19,7 @@ from tailored.analytics.periods import check_period, period_start
 from tailored.analytics.source import Source
 from tailored.errors import InvalidInput
 from tailored.events.names import Signal
+from tailored.extras import require
 
 __all__ = ["METRICS", "MIN_FIT_PERIODS", "forecast", "series", "timeseries"]
 
@@ -56,7 +57,8 @@ def _complete(frame: pd.DataFrame, period: str) -> pd.DataFrame:
 def forecast(values: pd.Series, horizon: int) -> dict[str, Any]:
     """Holt's damped linear trend fitted to ``values``: the next ``horizon`` values, or
     ``None`` with the reason when there are too few points to fit."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    ExponentialSmoothing = require("statsmodels.tsa.holtwinters",
+                                   "forecast").ExponentialSmoothing
 
     y = values.astype("float64").to_numpy()
     if len(y) < MIN_FIT_PERIODS:

@@ -13,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 
 from tailored.errors import InvalidInput
+from tailored.extras import require
 
 __all__ = ["LANGUAGES", "check_language", "language_of", "stop_words", "words"]
 
@@ -68,7 +69,8 @@ def stop_words(language: str) -> frozenset[str]:
 
 @cache
 def _jieba() -> object:
-    import jieba  # loads its dictionary (shipped in the package) on first use: ~1 s
+    # Loads its dictionary (shipped in the package) on first use: ~1 s.
+    jieba = require("jieba", "zh")
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()

@@ -26,22 +26,22 @@ __all__ = [
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 def get_models(request: Request) -> ModelCache:
     cache = getattr(request.app.state, "models", None)
     if cache is None:
         cache = request.app.state.models = ModelCache(request.app.state.settings.models_dir)
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def get_ingestor(request: Request) -> Ingestor:
-    return request.app.state.ingestor  # type: ignore[no-any-return]
+    return request.app.state.ingestor
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

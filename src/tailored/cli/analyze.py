@@ -15,6 +15,7 @@ from tailored.cli import analyze_customers, analyze_text
 from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
 from tailored.cli.result_rows import render_rows, rows_of
 from tailored.cli.state import emit
+from tailored.extras import require
 
 __all__ = ["JsonOpt", "analyze_app", "register"]
 
@@ -152,6 +153,8 @@ def timeseries_cmd(
     """Events, active people, orders and revenue per period, with a short forecast."""
     from tailored.analytics.timeseries import timeseries
 
+    if horizon:
+        require("statsmodels", "forecast")  # before the snapshot: a missing extra fails at once
     with analytics_source(ctx, backend, snapshot) as source:
         started = time.perf_counter()
         data = timeseries(source, period=period, horizon=horizon)

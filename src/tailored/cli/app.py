@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
+from tailored import __version__
 from tailored.cli import (
     analyze,
+    config,
     demo,
     evaluate,
     events,
@@ -22,8 +25,8 @@ from tailored.cli import (
     serve,
 )
 from tailored.cli.state import AppState
-from tailored.config import Settings
-from tailored.errors import TailoredError
+from tailored.config import Settings, settings_error
+from tailored.errors import InvalidInput, TailoredError
 
 __all__ = ["app", "main"]
 
@@ -33,26 +36,43 @@ app = typer.Typer(
     "understand them, recommend, reach and measure.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tailored {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     ctx: typer.Context,
+    _version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
     db: Annotated[str | None, typer.Option(
         "--db", envvar="TAILORED_DATABASE_URL", show_envvar=True,
         help="Database URL: sqlite:///PATH (default sqlite:///tailored.db in the current "
         "folder) or postgresql://USER@HOST/DB.")] = None,
 ) -> None:
-    settings = Settings() if db is None else Settings(database_url=db)
-    state = AppState(settings=settings)
+    # --db from the command line outranks the environment; typer also fills it from
+    # TAILORED_DATABASE_URL, which Settings reads itself (so `config` can say where it came
+    # from).
+    # By name: typer may bring its own copy of click, with its own enum.
+    from_line = getattr(ctx.get_parameter_source("db"), "name", "") == "COMMANDLINE"
+    given: dict[str, Any] = {"database_url": db} if db is not None and from_line else {}
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        raise InvalidInput(settings_error(exc)) from None
+    state = AppState(settings=settings, options=set(given))
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict):
+               segment, predict, config):
     module.register(app)
 
 

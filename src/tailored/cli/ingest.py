@@ -204,7 +204,7 @@ def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
 
 
 for _fmt in ("csv", "parquet", "jsonl"):
-    _table_command(_fmt)  # type: ignore[arg-type]
+    _table_command(_fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
+from tailored.extras import require
 
 # The recommend package (numpy, scipy, scikit-learn, optuna) is imported inside the
 # commands, so that every other command starts without it.
@@ -31,6 +32,8 @@ def train(
     """Train a recommender on a fresh snapshot of the store and save it."""
     from tailored.recommend.training import train_from_store
 
+    if model == "auto":
+        require("optuna", "auto")  # before the snapshot: a missing extra fails at once
     state = state_of(ctx)
     with progress(ctx, f"train {model}"):
         _, meta = train_from_store(state.store, model, state.settings.models_dir)

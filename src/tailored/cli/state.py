@@ -29,6 +29,7 @@ __all__ = ["AppState", "emit", "progress", "state_of"]
 @dataclass
 class AppState:
     settings: Settings
+    options: set[str] = field(default_factory=set)  # settings given on the command line
     console: Console = field(default_factory=lambda: Console(stderr=False))
     err: Console = field(default_factory=lambda: Console(stderr=True))
     _store: Store | None = None

@@ -189,6 +189,6 @@ def intra_list_diversity(
         squared = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
         sums = (squared - member @ (norms > 0).astype(float)) / 2
     else:
-        sums = _pair_sums(rows, positions, index, n_lists, item_similarity)  # type: ignore[arg-type]
+        sums = _pair_sums(rows, positions, index, n_lists, item_similarity)
     n_pairs = lengths[many] * (lengths[many] - 1) / 2
     return float(np.mean(1.0 - sums[many] / n_pairs))

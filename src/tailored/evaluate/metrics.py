@@ -75,7 +75,7 @@ class _Hits:
         if isinstance(recommended, np.ndarray) or sp.issparse(relevant):
             hits, n_relevant = _array_hits(recommended, relevant, k)  # type: ignore[arg-type]
         else:
-            hits, n_relevant = _mapping_hits(recommended, relevant, k)  # type: ignore[arg-type]
+            hits, n_relevant = _mapping_hits(recommended, relevant, k)
         if not len(n_relevant):
             raise InvalidInput("nothing to evaluate: no user has a relevant item",
                                field="relevant")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tailored.errors import InvalidInput, NotFittedError
+from tailored.extras import require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,8 +128,8 @@ class LifetimeValue:
 
     def fit(self, summary: pd.DataFrame) -> LifetimeValue:
         """Fit on a BTYD summary (see :func:`tailored.predict.purchases.rfm_summary`)."""
-        from pymc_extras.prior import Prior
-        from pymc_marketing import clv
+        Prior = require("pymc_extras.prior", "clv").Prior
+        clv = require("pymc_marketing.clv", "clv")
 
         summary = self._check(summary)
         _quiet()
@@ -220,7 +221,7 @@ class LifetimeValue:
 
         ``discount_rate`` is per month; ``time_unit`` is the unit the summary counts in.
         """
-        from pymc_marketing.clv import customer_lifetime_value
+        customer_lifetime_value = require("pymc_marketing.clv", "clv").customer_lifetime_value
 
         self._fitted()
         if not self.spend:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tailored.errors import InvalidInput
+from tailored.extras import require
 from tailored.predict.clv import LifetimeValue
 from tailored.predict.holdout import cumulative_curve, holdout_errors
 from tailored.predict.purchases import check_period, purchase_range, rfm_summary
@@ -39,6 +40,7 @@ def run_lifetime_value(
     ``months`` months), ``expected_purchases`` (purchase days in those months) and
     ``p_alive``.
     """
+    require("pymc_marketing", "clv")  # before reading anything: a missing extra fails at once
     started = time.perf_counter()
     span = purchase_range(source)
     check_period(calibration_end, holdout_end, span)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import scipy.sparse as sp
 
 from tailored.errors import InvalidInput
+from tailored.extras import require
 from tailored.recommend.base import Recommender
 from tailored.recommend.hybrid import (
     best_blend,
@@ -31,7 +31,10 @@ from tailored.recommend.interactions import Interactions
 
 __all__ = ["SEARCH_SPACES", "Auto"]
 
-Space = Callable[[optuna.trial.BaseTrial], dict[str, Any]]
+if TYPE_CHECKING:
+    from optuna.trial import BaseTrial
+
+Space = Callable[["BaseTrial"], dict[str, Any]]
 
 SEARCH_SPACES: dict[str, Space] = {
     "item-knn": lambda t: {
@@ -139,6 +142,7 @@ class Auto(Recommender):
         from tailored.recommend.registry import MODELS
 
         self._check()
+        require("optuna", "auto")  # before any work, so a missing extra fails at once
         self.trials_: list[dict[str, Any]] = []
         carved = carve_validation(data, self.validation_fraction, self.random_state,
                                   latest=latest_first(self.validation, data),
@@ -187,6 +191,7 @@ class Auto(Recommender):
         validation scores (for blending)."""
         from tailored.recommend.registry import MODELS
 
+        optuna = require("optuna", "auto")
         model_cls = MODELS[name]
         fits: dict[str, Recommender] = {}  # by the parameters a fit depends on
         best_rows: dict[str, Any] = {"ndcg": -1.0, "rows": None}

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tailored.errors import InvalidInput
+from tailored.extras import require
 from tailored.recommend.base import Recommendation, Recommender, _check_k
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.interactions import Interactions
@@ -41,7 +42,8 @@ def _tokens(text: str) -> list[str]:
     text = text.lower()
     if not _CJK.search(text):
         return _WORD.findall(text)
-    import jieba  # loads its dictionary (shipped in the package) on first use: ~1 s
+    # Loads its dictionary (shipped in the package) on first use: ~1 s.
+    jieba = require("jieba", "zh")
 
     jieba.setLogLevel(logging.WARNING)
     return [t for t in jieba.lcut(text) if _WORD.search(t)]

@@ -92,7 +92,7 @@ class Interactions:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.matrix.shape  # type: ignore[return-value]
+        return self.matrix.shape
 
     @classmethod
     def from_arrays(

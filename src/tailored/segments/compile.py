@@ -59,7 +59,7 @@ def _duckdb_list_contains(items: dt.Array[dt.String], item: str) -> bool:  # typ
 
 
 @ibis.udf.scalar.builtin(name="json_extract")
-def _duckdb_elements(doc: str, path: str) -> dt.Array[dt.JSON]:  # type: ignore[empty-body]
+def _duckdb_elements(doc: str, path: str) -> dt.Array[dt.JSON]:
     """DuckDB's JSON extraction with a wildcard path: a list of JSON values."""
 
 
@@ -79,12 +79,12 @@ def _pg_jsonb_contains(doc: dt.JSON, item: dt.JSON) -> bool:  # type: ignore[emp
 
 
 @ibis.udf.scalar.builtin(name="to_jsonb")
-def _pg_to_jsonb(doc: dt.JSON) -> dt.JSON:  # type: ignore[empty-body]
+def _pg_to_jsonb(doc: dt.JSON) -> dt.JSON:
     """PostgreSQL's json → jsonb."""
 
 
 @ibis.udf.scalar.builtin(name="json_extract_path")
-def _pg_field(doc: dt.JSON, key: str) -> dt.JSON:  # type: ignore[empty-body]
+def _pg_field(doc: dt.JSON, key: str) -> dt.JSON:
     """PostgreSQL's JSON field extraction (as json)."""
 
 

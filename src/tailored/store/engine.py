@@ -11,6 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 from tailored.errors import StoreUnavailable
+from tailored.extras import require
 
 __all__ = ["create_store_engine", "normalise_url", "safe_url"]
 
@@ -61,6 +62,7 @@ def create_store_engine(url: str) -> sa.Engine:
         )
         _configure_sqlite(engine)
     else:
+        require("psycopg", "postgres")
         engine = sa.create_engine(
             url,
             json_serializer=_json_dumps,
