@@ -269,7 +269,7 @@ def _bound(table: sa.Table, names: Sequence[str], where: Sequence[str] = ()
            ) -> sa.Insert | sa.Update:
     """INSERT of ``names``, or UPDATE of them keyed on ``where``, with named parameters
     (``w_`` before the keys, so they never clash with the values)."""
-    values = {n: sa.bindparam(n) for n in names}
+    values: dict[str, Any] = {n: sa.bindparam(n) for n in names}
     if not where:
         return table.insert().values(values)
     return table.update().where(
