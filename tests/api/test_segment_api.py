@@ -62,6 +62,11 @@ def admin_key(store: Store) -> str:
     return store.create_key("admin")
 
 
+@pytest.fixture
+def catalog_key(store: Store) -> str:
+    return store.create_key("catalog")
+
+
 # -- single calls --------------------------------------------------------------------------
 
 SINGLE_CALLS = {
@@ -455,9 +460,9 @@ ITEMS = [
 ]
 
 
-def test_post_catalog_upserts_items(client: TestClient, store: Store, key: str,
+def test_post_catalog_upserts_items(client: TestClient, store: Store, catalog_key: str,
                                     read_key: str) -> None:
-    r = client.post("/v1/catalog", json={"items": ITEMS}, headers=basic(key))
+    r = client.post("/v1/catalog", json={"items": ITEMS}, headers=bearer(catalog_key))
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True, "upserted": 2}
     assert store.stats()["items"] == 2
@@ -475,12 +480,45 @@ def test_post_catalog_with_read_key_is_403(client: TestClient, read_key: str) ->
     assert r.status_code == 403
 
 
-def test_put_item_creates_then_updates(client: TestClient, store: Store, key: str,
+CATALOG_WRITES = [
+    ("post", "/v1/catalog", {"items": ITEMS}),
+    ("put", "/v1/items/p1", ITEMS[0]),
+    ("post", "/v1/edges", {"edges": [{"src": "u1", "dst": "u2"}]}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CATALOG_WRITES)
+def test_catalog_writes_refuse_the_public_write_key(
+        client: TestClient, store: Store, key: str, method: str, path: str,
+        body: dict[str, Any]) -> None:
+    # The write key ships inside web and mobile apps: it must not rewrite the catalogue.
+    r = client.request(method, path, json=body, headers=basic(key))
+    assert r.status_code == 403, r.text
+    assert "catalog" in r.json()["message"]
+    assert store.stats()["items"] == 0 and store.stats()["edges"] == 0
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CATALOG_WRITES)
+def test_catalog_writes_take_a_catalog_or_admin_key(
+        client: TestClient, catalog_key: str, admin_key: str, method: str, path: str,
+        body: dict[str, Any]) -> None:
+    for k in (catalog_key, admin_key):
+        r = client.request(method, path, json=body, headers=bearer(k))
+        assert r.status_code == 200, r.text
+
+
+def test_catalog_key_cannot_send_events_or_read(client: TestClient, catalog_key: str) -> None:
+    assert client.post("/v1/track", json=track(), headers=basic(catalog_key)).status_code == 403
+    assert client.get("/v1/stats", headers=bearer(catalog_key)).status_code == 403
+
+
+def test_put_item_creates_then_updates(client: TestClient, store: Store, catalog_key: str,
                                        read_key: str) -> None:
-    r = client.put("/v1/items/p9", json={"item_id": "p9", "title": "Lamp"}, headers=basic(key))
+    r = client.put("/v1/items/p9", json={"item_id": "p9", "title": "Lamp"},
+                   headers=bearer(catalog_key))
     assert r.status_code == 200, r.text
     r = client.put("/v1/items/p9", json={"item_id": "p9", "title": "Desk lamp", "price": 20},
-                   headers=basic(key))
+                   headers=bearer(catalog_key))
     assert r.status_code == 200
     item = client.get("/v1/items/p9", headers=bearer(read_key)).json()
     assert item["title"] == "Desk lamp"
@@ -488,8 +526,10 @@ def test_put_item_creates_then_updates(client: TestClient, store: Store, key: st
     assert store.stats()["items"] == 1
 
 
-def test_put_item_with_id_mismatch_is_400(client: TestClient, store: Store, key: str) -> None:
-    r = client.put("/v1/items/p1", json={"item_id": "p2", "title": "x"}, headers=basic(key))
+def test_put_item_with_id_mismatch_is_400(client: TestClient, store: Store,
+                                          catalog_key: str) -> None:
+    r = client.put("/v1/items/p1", json={"item_id": "p2", "title": "x"},
+                   headers=bearer(catalog_key))
     assert r.status_code == 400
     assert r.json()["field"] == "item_id"
     assert store.stats()["items"] == 0
@@ -499,13 +539,13 @@ def test_get_unknown_item_is_404(client: TestClient, read_key: str) -> None:
     assert client.get("/v1/items/nope", headers=bearer(read_key)).status_code == 404
 
 
-def test_post_edges_upserts_them(client: TestClient, store: Store, key: str) -> None:
+def test_post_edges_upserts_them(client: TestClient, store: Store, catalog_key: str) -> None:
     edges = [{"src": "u1", "dst": "u2"}, {"src": "u1", "dst": "u3", "kind": "follow",
                                           "weight": 0.5}]
-    r = client.post("/v1/edges", json={"edges": edges}, headers=basic(key))
+    r = client.post("/v1/edges", json={"edges": edges}, headers=bearer(catalog_key))
     assert r.status_code == 200, r.text
     assert r.json()["upserted"] == 2
-    r = client.post("/v1/edges", json={"edges": edges[:1]}, headers=basic(key))
+    r = client.post("/v1/edges", json={"edges": edges[:1]}, headers=bearer(catalog_key))
     assert r.status_code == 200
     assert store.stats()["edges"] == 2
 
@@ -582,8 +622,8 @@ def test_client_received_at_is_replaced_by_the_server_clock(
 
 
 def test_post_catalog_with_a_bad_item_is_400_naming_the_field(
-        client: TestClient, store: Store, key: str) -> None:
-    r = client.post("/v1/catalog", headers=basic(key),
+        client: TestClient, store: Store, catalog_key: str) -> None:
+    r = client.post("/v1/catalog", headers=bearer(catalog_key),
                     json={"items": [{"item_id": "ok"}, {"item_id": "p2", "price": -3}]})
     assert r.status_code == 400
     assert r.json()["field"] == "items.1.price"

@@ -376,7 +376,7 @@ def test_keys_create_json_defaults_to_ingest(cli: Any, store: Store) -> None:
     assert store.key_scope(data["key"]) == "ingest"
 
 
-@pytest.mark.parametrize("scope", ["read", "admin"])
+@pytest.mark.parametrize("scope", ["read", "admin", "catalog"])
 def test_keys_create_with_scope(cli: Any, store: Store, scope: str) -> None:
     data = data_of(cli("keys", "create", "--scope", scope, "--json"))
     assert data["scope"] == scope

@@ -49,11 +49,14 @@ StoreDep = Annotated[Store, Depends(get_store)]
 IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
 ModelsDep = Annotated[ModelCache, Depends(get_models)]
 
-# Which scopes a key of each scope may act in.
+# Which scopes a key of each scope may act in. The catalogue is not "ingest": the write key
+# ships inside web and mobile apps, and anyone who reads it there must not be able to rename,
+# reprice or hide items, or invent friendships.
 _GRANTS: dict[str, set[str]] = {
     "ingest": {"ingest"},
+    "catalog": {"catalog"},
     "read": {"read"},
-    "admin": {"ingest", "read", "admin"},
+    "admin": {"ingest", "catalog", "read", "admin"},
 }
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from tailored.cli.state import emit, state_of
+from tailored.store import SCOPES
 
 __all__ = ["register"]
 
@@ -19,13 +20,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON 
 def create(
     ctx: typer.Context,
     scope: Annotated[str, typer.Option(
-        "--scope", help="ingest (a write key for the SDKs), read, or admin.")] = "ingest",
+        "--scope", help="ingest (a write key for the SDKs: events only), catalog (items and "
+        "social edges), read, or admin (everything).")] = "ingest",
     name: Annotated[str | None, typer.Option("--name", help="What the key is for.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key. It is shown once; only its hash is stored."""
-    if scope not in ("ingest", "read", "admin"):
-        raise typer.BadParameter("must be ingest, read or admin", param_hint="--scope")
+    if scope not in SCOPES:
+        raise typer.BadParameter(f"must be one of {', '.join(SCOPES)}", param_hint="--scope")
     key = state_of(ctx).store.create_key(scope, name)  # type: ignore[arg-type]
     emit(ctx, as_json, {"key": key, "scope": scope, "name": name},
          lambda c: c.print(f"{key}  (scope {scope}; shown once, keep it safe)"))

@@ -30,8 +30,10 @@ from tailored.store.writes import upsert
 
 __all__ = ["SCOPES", "Scope", "Store"]
 
-Scope = Literal["ingest", "read", "admin"]
-SCOPES: tuple[Scope, ...] = ("ingest", "read", "admin")
+# ingest: events (the write key the SDKs ship in apps); catalog: items and social edges;
+# read: profiles, stats, items, recommendations; admin: all of them, erasure and keys.
+Scope = Literal["ingest", "catalog", "read", "admin"]
+SCOPES: tuple[Scope, ...] = ("ingest", "catalog", "read", "admin")
 
 
 def _hash_key(key: str) -> str:
