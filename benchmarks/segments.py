@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the peers' shared helpers (_customers.py)
 DATASETS = Path(os.environ.get("TAILORED_DATASETS", HERE.parent.parent / "shared" / "datasets"))
 RULE = {"all": [{"event": "Order Completed", "count": {">=": 3}, "within_days": 90},
                 {"metric": "avg_order_value", ">": 50},
@@ -44,19 +45,24 @@ def revision() -> str:
 
 def pandas_lifecycle(folder: Path) -> tuple[dict[str, int], float]:
     """The peer: the recency, frequency and spend lifecycle segments in plain pandas from the
-    snapshot's Parquet files (income left out: this data has none). Returns sizes, seconds."""
+    snapshot's Parquet files, over the same customers and orders (income left out: this data
+    has none). Returns sizes, seconds."""
     import pandas as pd
+
+    from _customers import identified
+    from _customers import orders as peer_orders
 
     started = time.perf_counter()
     ev = pd.read_parquet(folder / "events.parquet", columns=["profile_id", "timestamp"])
-    ix = pd.read_parquet(folder / "interactions.parquet",
-                         columns=["profile_id", "signal", "timestamp", "value", "message_id"])
+    ix = pd.read_parquet(folder / "interactions.parquet", columns=["profile_id"])
     at = ev.timestamp.max()
     seen = ev.groupby("profile_id").timestamp.agg(["min", "max"])
-    orders = ix[ix.signal == "order"]
+    orders = peer_orders(folder)
     g = orders.groupby("profile_id")
-    f = pd.DataFrame(index=ix.profile_id.unique())
-    f["orders"] = g.message_id.nunique().reindex(f.index).fillna(0)
+    # Customers only (a user id or an e-mail), with an interaction or an order.
+    people = set(ix.profile_id.dropna()) | set(orders.profile_id)
+    f = pd.DataFrame(index=sorted(people & identified(folder)))
+    f["orders"] = g.size().reindex(f.index).fillna(0)
     f["purchase_days"] = g.timestamp.agg(lambda t: t.dt.date.nunique()).reindex(
         f.index).fillna(0)
     f["revenue"] = g.value.sum().reindex(f.index).fillna(0)

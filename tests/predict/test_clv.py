@@ -153,3 +153,87 @@ def test_cdnow_summary_is_the_same_on_postgres(tmp_path: Path, postgres_url: str
     duck, pg = frames
     assert len(duck) == 2357 and duck["frequency"].sum() == 2457
     pd.testing.assert_frame_equal(duck, pg, check_dtype=False)
+
+
+def _plain_cdnow_events(path: Path) -> list[dict[str, object]]:
+    """The CDNOW sample read straight from the file as a server-side order feed would send
+    it: one Order Completed per line with its revenue, no products."""
+    import gzip
+
+    events: list[dict[str, object]] = []
+    with gzip.open(path, "rt") as lines:
+        for n, line in enumerate(lines):
+            master, _, day, _, dollars = line.split()
+            events.append({
+                "type": "track", "event": "Order Completed", "userId": str(int(master)),
+                "messageId": f"plain-{n}",
+                "timestamp": f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00Z",
+                "properties": {"order_id": str(n), "revenue": float(dollars)}})
+    return events
+
+
+@pytest.mark.dataset
+def test_cdnow_as_plain_order_events_fits_as_the_import_does(tmp_path: Path) -> None:
+    url, folder = _cdnow_snapshot(tmp_path)
+    plain_url = f"sqlite:///{tmp_path / 'plain.db'}"
+    with Store.open(plain_url) as store:
+        report = Ingestor(store).ingest_events(
+            _plain_cdnow_events(dataset("cdnow", "CDNOW_sample.txt.gz")))
+        assert not report.rejected and report.accepted == 6919
+        export_snapshot(store, tmp_path / "plain")
+    summaries = []
+    for snap in (folder, tmp_path / "plain"):
+        with opened(snap) as source:
+            users = dict(source.profiles.select("profile_id", "user_id").execute().values)
+            summary = rfm_summary(source, calibration_end=date(1997, 9, 30),
+                                  holdout_end=date(1998, 6, 30))
+        summary["customer_id"] = summary["customer_id"].map(users)
+        summaries.append(summary.sort_values("customer_id").reset_index(drop=True))
+    pd.testing.assert_frame_equal(*summaries)
+    args = ("predict", "clv", "--calibration-end", "1997-09-30", "--holdout-end",
+            "1998-06-30", "--no-write", "--json")
+    imported = json.loads(_cli(url, *args, "--snapshot", str(folder))[1])
+    plain = json.loads(_cli(plain_url, *args, "--snapshot", str(tmp_path / "plain"))[1])
+    assert plain["customers"] == imported["customers"] == 2357
+    for name, value in imported["params"].items():
+        assert plain["params"][name] == pytest.approx(value, rel=1e-6), name
+    for name in ("r", "alpha", "a", "b"):
+        assert plain["params"][name] == pytest.approx(PUBLISHED[name], rel=0.005), name
+    assert plain["holdout"]["mae_purchases"] == imported["holdout"]["mae_purchases"]
+
+
+@pytest.mark.dataset
+def test_cdnow_auto_picks_the_model_that_errs_less_and_says_why(tmp_path: Path) -> None:
+    url, folder = _cdnow_snapshot(tmp_path)
+    code, output = _cli(url, "predict", "clv", "--snapshot", str(folder), "--calibration-end",
+                        "1997-09-30", "--holdout-end", "1998-06-30", "--model", "auto",
+                        "--no-write", "--json")
+    assert code == 0, output
+    report = json.loads(output)
+    candidates = report["selection"]["candidates"]
+    assert set(candidates) == {"bg-nbd", "mbg-nbd"} and report["model_requested"] == "auto"
+    maes = {name: c["mae_purchases"] for name, c in candidates.items()}
+    assert report["model"] == min(maes, key=maes.get) == "mbg-nbd"
+    assert maes["mbg-nbd"] < maes["bg-nbd"] < 1.0
+    assert report["holdout"]["mae_purchases"] == maes["mbg-nbd"]
+    # One-time buyers can lapse under MBG/NBD: none is held certainly alive.
+    alive = report["p_alive"]
+    assert alive["one_time_buyers"] > 1000 and alive["one_time_p_alive_1"] == 0
+    # The most valuable customers lead, by expected value.
+    top = report["top_customers"]
+    assert len(top) == 10 and [t["clv"] for t in top] == sorted(
+        (t["clv"] for t in top), reverse=True)
+    assert all(t["user_id"] for t in top)
+
+
+@pytest.mark.dataset
+def test_cdnow_bgnbd_holds_every_one_time_buyer_alive_and_says_so(tmp_path: Path) -> None:
+    url, folder = _cdnow_snapshot(tmp_path)
+    report = json.loads(_cli(url, "predict", "clv", "--snapshot", str(folder),
+                             "--calibration-end", "1997-09-30", "--no-write", "--json")[1])
+    alive = report["p_alive"]
+    assert alive["one_time_buyers"] == alive["one_time_p_alive_1"] > 1000
+    assert "p_alive = 1" in alive["note"] and "mbg-nbd" in alive["note"]
+    code, output = _cli(url, "predict", "clv", "--snapshot", str(folder),
+                        "--calibration-end", "1997-09-30", "--model", "auto", "--json")
+    assert code == 1 and "--holdout-end" in output

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tailored.analytics import customer_features, opened
+from tailored.analytics import customer_features, keep_customers, opened
 from tailored.analytics.features import resolve_as_of
 from tailored.demo import ShopConfig, generate_shop, read_shop_records, write_shop
 from tailored.ingest import Ingestor
@@ -49,7 +49,10 @@ def test_lifecycle_members_meet_their_definitions(shop: Any,
     store, snap = shop
     with opened(snap, backend[0], url=backend[1]) as source:
         result = compute_lifecycle(store, source)
-        f = customer_features(source).execute().set_index("profile_id")
+        # Customers are identified people; the demo's anonymous browsers are left out.
+        kept, customers = keep_customers(source, customer_features(source))
+        f = kept.execute().set_index("profile_id")
+    assert result["excluded"] == {"anonymous": customers.excluded} and customers.excluded > 0
     assert list(result["sizes"]) == list(LIFECYCLE_SEGMENTS)
     assert result["seconds"] > 0
     t = result["thresholds"]

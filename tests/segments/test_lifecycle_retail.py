@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tailored.analytics import customer_features, opened
+from tailored.analytics import customer_features, keep_customers, opened
 from tailored.ingest import Ingestor
 from tailored.ingest.sources.online_retail import read_online_retail
 from tailored.segments import compute_lifecycle, current_members
@@ -28,13 +28,22 @@ def test_lifecycle_on_online_retail(tmp_path: Path) -> None:
         export_snapshot(store, tmp_path / "snap")
         with opened(tmp_path / "snap") as source:
             result = compute_lifecycle(store, source)
-            f = customer_features(source).execute()
+            kept, customers = keep_customers(source, customer_features(source))
+            f = kept.execute()
+            p = source.profiles.execute()
         sizes = result["sizes"]
         buyers = int((f.orders > 0).sum())
         members = {n: set(current_members(store, n)) for n in ("active", "at_risk", "churned",
                                                                 "high_spend", "low_spend")}
     finally:
         store.close()
+    # Customers are the 4,314 identified buyers; the
+    # 1,958 guest invoices that are sales are left out, and the stock adjustments were never
+    # imported: no lifecycle segment holds a profile without a customer id.
+    assert buyers == 4_314
+    assert result["excluded"] == {"anonymous": customers.excluded} and customers.excluded > 0
+    anonymous = set(p.loc[p["user_id"].isna(), "profile_id"])
+    assert all(not members[n] & anonymous for n in members)
     # A year of invoices: every lifecycle stage has people, and the stages of recency do not
     # overlap.
     assert all(sizes[n] > 0 for n in ("new", "active", "returning", "at_risk", "churned"))

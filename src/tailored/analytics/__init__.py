@@ -5,6 +5,13 @@ from typing import TYPE_CHECKING
 
 from tailored.analytics.behaviour import VIEW_KINDS, category_of, people, views
 from tailored.analytics.cohorts import ACTIVITIES, activity, retention
+from tailored.analytics.customers import (
+    CUSTOMER_RULE,
+    Customers,
+    identified_profiles,
+    keep_customers,
+    keep_customers_frame,
+)
 from tailored.analytics.demographics import crosstab, distribution
 from tailored.analytics.features import (
     FEATURE_COLUMNS,
@@ -18,6 +25,7 @@ from tailored.analytics.groups import AGE_BANDS, age_band, profile_groups, trait
 from tailored.analytics.keywords import count_words, group_keywords, keywords, word_frequency
 from tailored.analytics.loyalty import repeat_purchases
 from tailored.analytics.needs import NEED_KINDS, SIGNAL_WEIGHTS, favourites, price_ranges
+from tailored.analytics.orders import orders
 from tailored.analytics.periods import PERIODS, check_period, period_index, period_start
 from tailored.analytics.satisfaction import SURVEY_KINDS, csat, nps, ratings, survey_answers
 from tailored.analytics.sentiment_scores import review_sentiment, score_texts
@@ -36,6 +44,7 @@ __all__ = [
     "ACTIVITIES",
     "AGE_BANDS",
     "BACKENDS",
+    "CUSTOMER_RULE",
     "DEFAULT_GAP_MINUTES",
     "DEFAULT_STEPS",
     "FEATURE_COLUMNS",
@@ -48,6 +57,7 @@ __all__ = [
     "SURVEY_KINDS",
     "VIEW_KINDS",
     "ChineseSentiment",
+    "Customers",
     "LabelledReviews",
     "Source",
     "activity",
@@ -67,12 +77,16 @@ __all__ = [
     "funnel",
     "group_keywords",
     "grouped_texts",
+    "identified_profiles",
+    "keep_customers",
+    "keep_customers_frame",
     "keywords",
     "language_of",
     "nps",
     "open_postgres",
     "open_snapshot",
     "opened",
+    "orders",
     "people",
     "period_index",
     "period_start",

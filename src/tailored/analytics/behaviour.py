@@ -3,8 +3,8 @@
 A *view* is a page or screen call (``by="page"``, counted by its name) or an interaction with
 the ``view`` signal (``Product Viewed``, ``Product List Viewed``: ``by="item"`` or
 ``by="category"``). A *purchase* is an order line (signal ``order``); an *order* is one
-order event (its ``message_id``), however many lines it has; *revenue* sums the order lines'
-value (quantity × price).
+``Order Completed`` event, however many lines it has (none, too); *revenue* sums the orders'
+values (:mod:`tailored.analytics.orders`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tailored.analytics.checks import require_events
+from tailored.analytics.orders import orders as order_events
 from tailored.analytics.source import Source
 from tailored.errors import InvalidInput
 from tailored.events.names import Signal
@@ -73,10 +74,10 @@ def people(source: Source) -> ir.Table:
     per_item = ix.group_by("profile_id").agg(
         item_views=is_view.sum().cast("int64"),
         products_viewed=ix.item_id.nunique(where=is_view),
-        purchases=is_order.sum().cast("int64"),
-        orders=ix.message_id.nunique(where=is_order),
-        revenue=ix.value.sum(where=is_order))
-    joined = per_event.left_join(per_item, "profile_id")
+        purchases=is_order.sum().cast("int64"))
+    od = order_events(source)
+    per_order = od.group_by("profile_id").agg(orders=od.count(), revenue=od.value.sum())
+    joined = per_event.left_join(per_item, "profile_id").left_join(per_order, "profile_id")
     return joined.select(
         per_event.profile_id, "events",
         page_views=joined.page_views, item_views=joined.item_views.fill_null(0),

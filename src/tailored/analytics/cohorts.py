@@ -14,10 +14,10 @@ import ibis.expr.types as ir
 
 from tailored.analytics.checks import require_events
 from tailored.analytics.groups import profile_groups
+from tailored.analytics.orders import orders
 from tailored.analytics.periods import check_period, period_index, period_start
 from tailored.analytics.source import Source
 from tailored.errors import InvalidInput
-from tailored.events.names import Signal
 
 __all__ = ["ACTIVITIES", "activity", "retention"]
 
@@ -30,8 +30,7 @@ def activity(source: Source, kind: str = "any") -> ir.Table:
         raise InvalidInput(f"activity must be one of {', '.join(ACTIVITIES)}, got {kind!r}",
                            field="activity")
     if kind == "order":
-        ix = source.interactions
-        rows = ix.filter(ix.signal == Signal.ORDER.value, ix.profile_id.notnull())
+        rows = orders(source)
     else:
         e = source.events
         rows = e.filter(e.profile_id.notnull())

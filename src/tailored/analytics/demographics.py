@@ -12,8 +12,8 @@ import ibis.expr.types as ir
 
 from tailored.analytics.checks import require_events
 from tailored.analytics.groups import trait_values
+from tailored.analytics.orders import orders
 from tailored.analytics.source import Source
-from tailored.events.names import Signal
 
 __all__ = ["crosstab", "distribution"]
 
@@ -35,14 +35,15 @@ def crosstab(source: Source, trait: str) -> ir.Table:
     require_events(source)
     v = trait_values(source, trait)
     ix = source.interactions
-    is_order = ix.signal == Signal.ORDER.value
     has_rating = ix.rating.notnull()
-    per_person = ix.group_by("profile_id").agg(
-        orders=ix.message_id.nunique(where=is_order), revenue=ix.value.sum(where=is_order),
+    rated = ix.group_by("profile_id").agg(
         rating_sum=ix.rating.sum(where=has_rating), ratings=has_rating.sum().cast("int64"))
+    od = orders(source)
+    bought = od.group_by("profile_id").agg(orders=od.count(), revenue=od.value.sum())
     e = source.events
     events = e.group_by("profile_id").agg(events=e.count())
-    j = v.left_join(per_person, v.profile_id == per_person.profile_id)
+    j = v.left_join(rated, v.profile_id == rated.profile_id)
+    j = j.left_join(bought, j.profile_id == bought.profile_id)
     j = j.left_join(events, j.profile_id == events.profile_id)
     j = j.select("value", orders=j.orders.fill_null(0), revenue=j.revenue.fill_null(0.0),
                  rating_sum=j.rating_sum.fill_null(0.0), ratings=j.ratings.fill_null(0),

@@ -3,8 +3,9 @@ expressions that run unchanged on DuckDB and PostgreSQL.
 
 These feed RFM, clustering, classifier segments and the predictions. Only events strictly
 before ``as_of`` are read, so a feature table built at a cut-off never sees the label period
-(no leakage). Purchases are the snapshot's interactions with signal ``order``: each product
-line of an order is one row, and the order's ``message_id`` groups the lines of one order.
+(no leakage). Purchases are orders (:func:`tailored.analytics.orders.orders`): one per
+``Order Completed`` event, with or without product lines, worth its ``revenue``, ``total`` or
+``value`` (else the sum of its lines).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.datatypes as dt
 
+from tailored.analytics.orders import orders as order_events
 from tailored.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -73,8 +75,8 @@ def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Ta
 
     Columns: ``profile_id``; ``first_seen``/``last_seen`` (first and latest event);
     ``recency_days`` (days from ``last_seen`` to ``as_of``); ``tenure_days`` (days from
-    ``first_seen`` to ``as_of``); ``orders`` (distinct orders); ``purchase_days`` (distinct
-    UTC days with an order); ``revenue`` (sum of order-line values); ``avg_order_value``
+    ``first_seen`` to ``as_of``); ``orders`` (order events); ``purchase_days`` (distinct
+    UTC days with an order); ``revenue`` (sum of the orders' values); ``avg_order_value``
     (revenue / orders, 0 without orders); ``events`` (all events); ``views`` and ``carts``
     (interactions with those signals); ``distinct_items`` (items interacted with);
     ``active_days`` (distinct UTC days with any event); ``first_order``/``last_order`` and
@@ -89,16 +91,18 @@ def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Ta
 
     ix = _before(source.interactions, at, inclusive)
     ix = ix.filter(ix.profile_id.notnull())
-    is_order = ix.signal == "order"
     acts = ix.group_by("profile_id").aggregate(
-        orders=ix.message_id.nunique(where=is_order),
-        purchase_days=ix.timestamp.date().nunique(where=is_order),
-        revenue=ix.value.sum(where=is_order),
-        first_order=ix.timestamp.min(where=is_order),
-        last_order=ix.timestamp.max(where=is_order),
         views=ix.count(where=ix.signal == "view"),
         carts=ix.count(where=ix.signal == "cart"),
         distinct_items=ix.item_id.nunique(),
+    )
+    od = _before(order_events(source), at, inclusive)
+    bought = od.group_by("profile_id").aggregate(
+        orders=od.count(),
+        purchase_days=od.timestamp.date().nunique(),
+        revenue=od.value.sum(),
+        first_order=od.timestamp.min(),
+        last_order=od.timestamp.max(),
     )
     ev = _before(source.events, at, inclusive)
     ev = ev.filter(ev.profile_id.notnull())
@@ -106,24 +110,26 @@ def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Ta
         first_seen=ev.timestamp.min(), last_seen=ev.timestamp.max(), events=ev.count(),
         active_days=ev.timestamp.date().nunique())
 
-    joined = acts.left_join(seen, acts.profile_id == seen.profile_id)
+    people = acts.select("profile_id").union(bought.select("profile_id"), distinct=True)
+    joined = (people.left_join(acts, "profile_id").left_join(bought, "profile_id")
+              .left_join(seen, "profile_id"))
     revenue = joined.revenue.fill_null(0.0).cast("float64")
-    orders = joined.orders.cast("int64")
+    orders = joined.orders.fill_null(0).cast("int64")
     features = joined.select(
-        profile_id=acts.profile_id,
-        first_seen=seen.first_seen,
-        last_seen=seen.last_seen,
-        recency_days=_days_between(at_seconds, seen.last_seen),
-        tenure_days=_days_between(at_seconds, seen.first_seen),
+        profile_id=joined.profile_id,
+        first_seen=joined.first_seen,
+        last_seen=joined.last_seen,
+        recency_days=_days_between(at_seconds, joined.last_seen),
+        tenure_days=_days_between(at_seconds, joined.first_seen),
         orders=orders,
-        purchase_days=joined.purchase_days.cast("int64"),
+        purchase_days=joined.purchase_days.fill_null(0).cast("int64"),
         revenue=revenue,
         avg_order_value=ibis.ifelse(orders > 0, revenue / orders.cast("float64"), 0.0),
-        events=seen.events.fill_null(0).cast("int64"),
-        views=joined.views.cast("int64"),
-        carts=joined.carts.cast("int64"),
-        distinct_items=joined.distinct_items.cast("int64"),
-        active_days=seen.active_days.fill_null(0).cast("int64"),
+        events=joined.events.fill_null(0).cast("int64"),
+        views=joined.views.fill_null(0).cast("int64"),
+        carts=joined.carts.fill_null(0).cast("int64"),
+        distinct_items=joined.distinct_items.fill_null(0).cast("int64"),
+        active_days=joined.active_days.fill_null(0).cast("int64"),
         first_order=joined.first_order,
         last_order=joined.last_order,
         order_recency_days=_days_between(at_seconds, joined.last_order),

@@ -13,8 +13,8 @@ import ibis.expr.types as ir
 
 from tailored.analytics.checks import require_events
 from tailored.analytics.groups import profile_groups
+from tailored.analytics.orders import orders
 from tailored.analytics.source import Source
-from tailored.events.names import Signal
 
 __all__ = ["repeat_purchases"]
 
@@ -23,10 +23,9 @@ def repeat_purchases(source: Source, *, by: str | None = None) -> ir.Table:
     """Per ``group`` ("all" without ``by``): ``buyers``, ``repeat_buyers``, ``repeat_rate``,
     ``orders_per_buyer`` and ``purchase_days_per_buyer``."""
     require_events(source)
-    ix = source.interactions
-    ix = ix.filter(ix.signal == Signal.ORDER.value, ix.profile_id.notnull())
-    per = ix.group_by("profile_id").agg(orders=ix.message_id.nunique(),
-                                        days=ix.timestamp.date().nunique())
+    od = orders(source)
+    per = od.group_by("profile_id").agg(orders=od.count(),
+                                        days=od.timestamp.date().nunique())
     if by is None:
         per = per.mutate(group=ibis.literal("all", "string"))
     else:

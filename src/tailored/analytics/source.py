@@ -36,10 +36,12 @@ from tailored.errors import InvalidInput
 from tailored.extras import require
 from tailored.store.snapshots import SCHEMAS, SNAPSHOT_TABLES
 
-__all__ = ["BACKENDS", "Source", "json_pointer", "open_postgres", "open_snapshot", "opened",
-           "trait"]
+__all__ = ["BACKENDS", "NUMBER_PATTERN", "Source", "json_pointer", "numeric", "open_postgres",
+           "open_snapshot", "opened", "trait"]
 
 BACKENDS = ("duckdb", "postgres")
+# Text that is a number in JSON's grammar (what a numeric trait or property extracts to).
+NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TEMP_PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 _TEMP_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}_[0-9a-f]{12}$")
@@ -246,3 +248,11 @@ def json_pointer(key: str) -> str:
     reads without escapes (a key ending in a backslash cannot be written in one at all).
     """
     return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def numeric(text: ir.StringValue) -> ir.FloatingValue:
+    """The number a JSON field's text holds, NULL when it is not a number.
+
+    (A guarded cast rather than TRY_CAST, which PostgreSQL lacks.)"""
+    return ibis.cases((text.re_search(NUMBER_PATTERN), text.cast("float64")),
+                      else_=ibis.null("float64"))

@@ -15,10 +15,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from tailored.analytics.checks import require_events
+from tailored.analytics.orders import orders as order_events
 from tailored.analytics.periods import check_period, period_start
 from tailored.analytics.source import Source
 from tailored.errors import InvalidInput
-from tailored.events.names import Signal
 from tailored.extras import require
 
 __all__ = ["METRICS", "MIN_FIT_PERIODS", "forecast", "series", "timeseries"]
@@ -30,17 +30,16 @@ _OFFSETS = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
 
 
 def series(source: Source, *, period: str = "day") -> ir.Table:
-    """Per ``period`` start: ``events``, ``people`` (distinct), ``orders`` (distinct order
-    events) and ``revenue`` (order lines' value); periods without events are absent."""
+    """Per ``period`` start: ``events``, ``people`` (distinct), ``orders`` (order events)
+    and ``revenue`` (the orders' values); periods without events are absent."""
     check_period(period)
     require_events(source)
     e = source.events
     ev = e.group_by(start=period_start(e.timestamp, period)).agg(
         events=e.count(), people=e.profile_id.nunique())
-    ix = source.interactions
-    orders = ix.filter(ix.signal == Signal.ORDER.value)
-    od = orders.group_by(start=period_start(orders.timestamp, period)).agg(
-        orders=orders.message_id.nunique(), revenue=orders.value.sum())
+    placed = order_events(source)
+    od = placed.group_by(start=period_start(placed.timestamp, period)).agg(
+        orders=placed.count(), revenue=placed.value.sum())
     j = ev.left_join(od, "start")
     return j.select(ev.start, "events", "people", orders=j.orders.fill_null(0),
                     revenue=j.revenue.fill_null(0.0)).order_by("start")

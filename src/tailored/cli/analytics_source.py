@@ -18,7 +18,8 @@ from tailored.errors import InvalidInput
 if TYPE_CHECKING:  # the analytics engines load only for the commands that use them
     from tailored.analytics.source import Source
 
-__all__ = ["AsOfOption", "BackendOption", "SnapshotOption", "analytics_source", "parse_as_of"]
+__all__ = ["AsOfOption", "BackendOption", "IncludeAnonymousOption", "SnapshotOption",
+           "analytics_source", "parse_as_of"]
 
 BackendOption = Annotated[str, typer.Option(
     "--backend", help="Engine the queries run on: duckdb (in process, over the snapshot's "
@@ -27,6 +28,12 @@ BackendOption = Annotated[str, typer.Option(
 SnapshotOption = Annotated[Path | None, typer.Option(
     "--snapshot", help="A snapshot folder from `tailored export`; without it a fresh snapshot "
     "of the store is taken.")]
+
+
+IncludeAnonymousOption = Annotated[bool, typer.Option(
+    "--include-anonymous", help="Take anonymous profiles too (visitors and guest buyers "
+    "without a user id or an e-mail); by default only identified customers, and the JSON "
+    "says how many were left out (excluded.anonymous).")]
 
 
 AsOfOption = Annotated[str | None, typer.Option(

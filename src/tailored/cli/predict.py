@@ -9,7 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
+from tailored.cli.analytics_source import (
+    BackendOption,
+    IncludeAnonymousOption,
+    SnapshotOption,
+    analytics_source,
+)
 from tailored.cli.state import emit, progress, state_of
 from tailored.errors import InvalidInput
 
@@ -53,7 +58,9 @@ def clv_cmd(
         "--time-unit", help="days or weeks: the unit recency, T and parameters are in.")]
         = "weeks",
     model: Annotated[str, typer.Option(
-        "--model", help="Purchase-count model: bg-nbd, mbg-nbd or pareto-nbd.")] = "bg-nbd",
+        "--model", help="Purchase-count model: bg-nbd, mbg-nbd, pareto-nbd, or auto (bg-nbd "
+        "or mbg-nbd, whichever errs less on the holdout period; needs --holdout-end).")]
+        = "bg-nbd",
     months: Annotated[int, typer.Option(
         "--months", help="Months of future value in the clv trait.")] = 12,
     discount_rate: Annotated[float, typer.Option(
@@ -63,6 +70,7 @@ def clv_cmd(
         "minutes).")] = "map",
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     write: WriteOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -70,7 +78,7 @@ def clv_cmd(
 
     Fitted on purchase days up to --calibration-end, checked on the holdout period up to
     --holdout-end; every customer's clv, expected_purchases and p_alive are written to their
-    traits.
+    traits. BG/NBD holds every one-time buyer alive (p_alive = 1); MBG/NBD lets them lapse.
     """
     from tailored.predict.lifetime import run_lifetime_value
     from tailored.predict.purchases import TIME_UNITS
@@ -84,32 +92,63 @@ def clv_cmd(
     if hold_end is not None and hold_end <= cal_end:
         raise InvalidInput(f"holdout end {hold_end} is not after the calibration end {cal_end}",
                            field="holdout_end")
+    if model == "auto" and hold_end is None:
+        raise InvalidInput("--model auto chooses the model by its error on the holdout "
+                           "period: give --holdout-end", field="holdout_end")
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, f"fit {model}"):
         report, traits = run_lifetime_value(
             source, calibration_end=cal_end, holdout_end=hold_end, time_unit=time_unit,
-            model=model, months=months, discount_rate=discount_rate, fit_method=fit_method)
+            model=model, months=months, discount_rate=discount_rate, fit_method=fit_method,
+            include_anonymous=include_anonymous)
     report["traits_written"] = _write(ctx, traits, "clv") if write else 0
+    emit(ctx, as_json, report, lambda console: _render_clv(console, report, time_unit))
 
-    def render(console: Console) -> None:
-        table = Table(title=f"{model} on {report['customers']:,} customers ({time_unit})",
-                      show_header=False)
-        for name, value in report["params"].items():
-            table.add_row(name, f"{value:.4g}")
-        if "holdout" in report:
-            h = report["holdout"]
-            table.add_row("holdout MAE (purchase days)", f"{h['mae_purchases']:.3f}")
-            table.add_row("holdout purchases, actual / predicted",
-                          f"{h['actual_purchases']:,} / {h['predicted_purchases']:,.0f}")
-        c = report["clv"]
-        table.add_row(f"CLV {c['months']} months, mean / median", f"{c['mean']} / {c['median']}")
-        table.add_row("profiles updated", f"{report['traits_written']:,}")
-        console.print(table)
 
-    emit(ctx, as_json, report, render)
+def _render_clv(console: Console, report: dict[str, Any], time_unit: str) -> None:
+    """The most valuable customers first; how the model got there after."""
+    c = report["clv"]
+    top = Table(title=f"Top {len(report['top_customers'])} customers by expected value, "
+                f"next {c['months']} months (as of {c['as_of']})")
+    for column in ("profile", "user id", "CLV", "purchases expected", "p alive",
+                   "purchase days so far"):
+        top.add_column(column, justify="left" if column in ("profile", "user id")
+                       else "right", overflow="fold")
+    for row in report["top_customers"]:
+        top.add_row(row["profile_id"], row["user_id"] or "-", f"{row['clv']:,.2f}",
+                    f"{row['expected_purchases']:.2f}", f"{row['p_alive']:.0%}",
+                    f"{row['purchase_days']:,}")
+    console.print(top)
+    console.print(f"CLV over {report['customers']:,} customers: mean {c['mean']:,.2f}, "
+                  f"median {c['median']:,.2f}, top tenth from {c['p90']:,.2f}, total "
+                  f"{c['total']:,.2f}")
+    table = Table(title=f"{report['model']} on {report['customers']:,} customers "
+                  f"({time_unit})", show_header=False)
+    for name, value in report["params"].items():
+        table.add_row(name, f"{value:.4g}")
+    if "selection" in report:
+        for name, errors in report["selection"]["candidates"].items():
+            mark = " (chosen)" if name == report["model"] else ""
+            table.add_row(f"holdout MAE of {name}{mark}", f"{errors['mae_purchases']:.4f}")
+    if "holdout" in report:
+        h = report["holdout"]
+        table.add_row("holdout MAE (purchase days)", f"{h['mae_purchases']:.3f}")
+        table.add_row("holdout purchases, actual / predicted",
+                      f"{h['actual_purchases']:,} / {h['predicted_purchases']:,.0f}")
+    alive = report["p_alive"]
+    table.add_row("one-time buyers, of them p_alive = 1",
+                  f"{alive['one_time_buyers']:,}, {alive['one_time_p_alive_1']:,}")
+    excluded = report["excluded"]["anonymous"]
+    if excluded:
+        table.add_row("anonymous buyers left out", f"{excluded:,} (--include-anonymous)")
+    table.add_row("profiles updated", f"{report['traits_written']:,}")
+    console.print(table)
+    if report["model"] == "bg-nbd":
+        console.print(f"[dim]{alive['note']}[/]")
 
 
 def _classify(ctx: typer.Context, target: str, cutoff: str, horizon_days: int, backend: str,
-              snapshot: Any, write: bool, as_json: bool) -> None:
+              snapshot: Any, write: bool, as_json: bool, include_anonymous: bool = False
+              ) -> None:
     from datetime import UTC, datetime
 
     from tailored.predict.propensity import run_propensity
@@ -119,7 +158,7 @@ def _classify(ctx: typer.Context, target: str, cutoff: str, horizon_days: int, b
     when = datetime(day.year, day.month, day.day, tzinfo=UTC)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, f"fit {target}"):
         report, traits = run_propensity(source, cutoff=when, horizon_days=horizon_days,
-                                        target=target)
+                                        target=target, include_anonymous=include_anonymous)
     report["traits_written"] = _write(ctx, traits, report["trait"]) if write else 0
 
     def render(console: Console) -> None:
@@ -138,6 +177,9 @@ def _classify(ctx: typer.Context, target: str, cutoff: str, horizon_days: int, b
         console.print(table)
         console.print(f"{report['trait']} written to {report['traits_written']:,} profiles "
                       f"(* the model used)")
+        if report["excluded"]["anonymous"]:
+            console.print(f"{report['excluded']['anonymous']:,} anonymous profiles left out "
+                          "(--include-anonymous takes them)")
 
     emit(ctx, as_json, report, render)
 
@@ -155,6 +197,7 @@ def propensity_cmd(
     horizon_days: HorizonOpt = 30,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     write: WriteOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -163,7 +206,8 @@ def propensity_cmd(
     Logistic regression, random forest and gradient boosting beside a recency-only baseline,
     trained before the cut-off and tested on the N days after it.
     """
-    _classify(ctx, "purchase", cutoff, horizon_days, backend, snapshot, write, as_json)
+    _classify(ctx, "purchase", cutoff, horizon_days, backend, snapshot, write, as_json,
+              include_anonymous)
 
 
 @predict_app.command("churn")
@@ -173,6 +217,7 @@ def churn_cmd(
     horizon_days: HorizonOpt = 90,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     write: WriteOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -180,7 +225,8 @@ def churn_cmd(
 
     The same models and metrics as propensity, over customers with an order.
     """
-    _classify(ctx, "churn", cutoff, horizon_days, backend, snapshot, write, as_json)
+    _classify(ctx, "churn", cutoff, horizon_days, backend, snapshot, write, as_json,
+              include_anonymous)
 
 
 def register(app: typer.Typer) -> None:

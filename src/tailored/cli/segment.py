@@ -13,6 +13,7 @@ from tailored.cli import segment_models
 from tailored.cli.analytics_source import (
     AsOfOption,
     BackendOption,
+    IncludeAnonymousOption,
     SnapshotOption,
     analytics_source,
     parse_as_of,
@@ -115,6 +116,7 @@ def lifecycle(
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_of: AsOfOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute and store the built-in lifecycle segments (new, active, churned, ...)."""
@@ -124,18 +126,26 @@ def lifecycle(
     with analytics_source(ctx, backend, snapshot) as source:
         snapped = time.perf_counter()
         with progress(ctx, "lifecycle"):
-            result = compute_lifecycle(state_of(ctx).store, source, as_of=parse_as_of(as_of))
+            result = compute_lifecycle(state_of(ctx).store, source, as_of=parse_as_of(as_of),
+                                       include_anonymous=include_anonymous)
     done = time.perf_counter()
     data = {"sizes": result["sizes"], "thresholds": result["thresholds"],
             "notes": {n: r["note"] for n, r in result["segments"].items() if "note" in r},
             "entered": {n: r["entered"] for n, r in result["segments"].items()},
             "left": {n: r["left"] for n, r in result["segments"].items()},
+            "customers_rule": result["customers_rule"], "excluded": result["excluded"],
             "backend": backend, "seconds": round(done - started, 3),
             "timings": {"source": round(snapped - started, 3),
                         "segments": round(done - snapped, 3)}}
-    emit(ctx, as_json, data, lambda c: c.print(_sizes_table(
-        f"lifecycle segments in {data['seconds']} s",
-        list(result["segments"].values()))))
+
+    def render(c: Console) -> None:
+        c.print(_sizes_table(f"lifecycle segments in {data['seconds']} s",
+                             list(result["segments"].values())))
+        if n := data["excluded"]["anonymous"]:
+            c.print(f"{n:,} anonymous profiles left out (no user id or e-mail; "
+                    "--include-anonymous takes them)")
+
+    emit(ctx, as_json, data, render)
 
 
 @segment_app.command("list")

@@ -12,11 +12,13 @@ from rich.table import Table
 from tailored.cli.analytics_source import (
     AsOfOption,
     BackendOption,
+    IncludeAnonymousOption,
     SnapshotOption,
     analytics_source,
     parse_as_of,
 )
 from tailored.cli.state import emit, progress, state_of
+from tailored.errors import InvalidInput
 
 __all__ = ["register"]
 
@@ -25,14 +27,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 
 
 
+def _excluded_line(data: dict[str, Any]) -> str:
+    """What the customer rule left out, for the human output ("" when nothing)."""
+    n = data["excluded"]["anonymous"]
+    return (f"{n:,} anonymous profiles left out (no user id or e-mail; --include-anonymous "
+            "takes them). " if n else "")
+
+
 def rfm(
     ctx: typer.Context,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_of: AsOfOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     identified_only: Annotated[bool, typer.Option(
-        "--identified-only", help="Only customers with a user id (leave out anonymous "
-        "buyers, such as invoices without a customer).")] = False,
+        "--identified-only", hidden=True,
+        help="Only identified customers: the default now, kept for old scripts.")] = False,
     save: Annotated[bool, typer.Option(
         "--save/--no-save", help="Record the groups as segments rfm:<group> and the trait "
         "rfm_group on each customer.")] = True,
@@ -41,12 +51,15 @@ def rfm(
     """RFM scores (1-5) and the named groups (Champions ... Lost) of every customer."""
     from tailored.segments.rfm import compute_rfm
 
+    if identified_only and include_anonymous:
+        raise InvalidInput("--identified-only and --include-anonymous contradict each other: "
+                           "identified customers are the default", field="include_anonymous")
     when = parse_as_of(as_of)
     started = time.perf_counter()
     with analytics_source(ctx, backend, snapshot) as source:
         snapped = time.perf_counter()
         with progress(ctx, "rfm"):
-            result = compute_rfm(source, as_of=when, identified_only=identified_only)
+            result = compute_rfm(source, as_of=when, include_anonymous=include_anonymous)
     computed = time.perf_counter()
     data: dict[str, Any] = result.summary()
     if save:
@@ -70,7 +83,7 @@ def rfm(
             table.add_row(group, f"{n:,}", f"{means.get('recency_days', 0):,.0f}",
                           f"{means.get('frequency', 0):,.1f}", f"{means.get('monetary', 0):,.0f}")
         c.print(table)
-        c.print(f"{data['seconds']} s")
+        c.print(_excluded_line(data) + f"{data['seconds']} s")
 
     emit(ctx, as_json, data, render)
 
@@ -86,6 +99,7 @@ def cluster(
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_of: AsOfOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     save: Annotated[bool, typer.Option(
         "--save/--no-save", help="Record clusters as segments cluster:<n> and the trait "
         "cluster.")] = False,
@@ -98,7 +112,8 @@ def cluster(
     started = time.perf_counter()
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "cluster"):
         result = cluster_customers(source, as_of=when, n_clusters=k,
-                                   max_clusters=max_k, features=features)
+                                   max_clusters=max_k, features=features,
+                                   include_anonymous=include_anonymous)
     data = result.summary()
     if save:
         from tailored.segments.writeback import save_clusters
@@ -113,6 +128,8 @@ def cluster(
                 f"(silhouette by k: {data['silhouette']})")
         for portrait in data["clusters"]:
             c.print(f"- {portrait['summary']}")
+        if line := _excluded_line(data):
+            c.print(line)
 
     emit(ctx, as_json, data, render)
 
@@ -131,6 +148,7 @@ def learn(
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_of: AsOfOption = None,
+    include_anonymous: IncludeAnonymousOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Learn a segment from customer features; show its rules or coefficients in words."""
@@ -148,7 +166,7 @@ def learn(
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "learn"):
         result = learn_segment(source, target, model=model, select=select,
                                k_features=n_features, as_of=when, lookup=lookup,
-                               known=known)
+                               known=known, include_anonymous=include_anonymous)
     data = result.summary()
     data["seconds"] = round(time.perf_counter() - started, 3)
 
@@ -160,6 +178,8 @@ def learn(
                 + (f", ROC AUC {m['roc_auc']:.3f}" if "roc_auc" in m else ""))
         for line in data["explanation"]:
             c.print(f"- {line['text']}")
+        if note := _excluded_line(data):
+            c.print(note)
 
     emit(ctx, as_json, data, render)
 

@@ -3,7 +3,7 @@
 from tailored.predict.clv import MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS, MODELS, LifetimeValue
 from tailored.predict.holdout import cumulative_curve, holdout_errors
 from tailored.predict.labels import FEATURES, TARGETS, event_range, labelled, scoring_frame
-from tailored.predict.lifetime import run_lifetime_value
+from tailored.predict.lifetime import AUTO_MODELS, TOP_CUSTOMERS, run_lifetime_value
 from tailored.predict.metrics import lift_at, reliability, score_metrics
 from tailored.predict.propensity import (
     BASELINE,
@@ -16,12 +16,14 @@ from tailored.predict.propensity import (
 from tailored.predict.purchases import (
     TIME_UNITS,
     PurchaseRange,
+    excluded_buyers,
     purchase_days,
     purchase_range,
     rfm_summary,
 )
 
 __all__ = [
+    "AUTO_MODELS",
     "BASELINE",
     "FEATURES",
     "MIN_CUSTOMERS",
@@ -31,11 +33,13 @@ __all__ = [
     "MODELS",
     "TARGETS",
     "TIME_UNITS",
+    "TOP_CUSTOMERS",
     "TRAIT_NAMES",
     "LifetimeValue",
     "PurchaseRange",
     "cumulative_curve",
     "event_range",
+    "excluded_buyers",
     "holdout_errors",
     "labelled",
     "lift_at",

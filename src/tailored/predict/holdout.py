@@ -44,15 +44,15 @@ def holdout_errors(model: LifetimeValue, summary: pd.DataFrame, *, calibration_e
 
 
 def cumulative_curve(source: Source, model: LifetimeValue, summary: pd.DataFrame, *,
-                     calibration_end: date, holdout_end: date, time_unit: str
-                     ) -> list[dict[str, Any]]:
+                     calibration_end: date, holdout_end: date, time_unit: str,
+                     include_anonymous: bool = False) -> list[dict[str, Any]]:
     """Cumulative repeat purchase days of the summary's customers, week by week from the
     first purchase, actual and expected (``holdout`` marks the weeks after calibration)."""
     start = (min(summary["first_day"]) - _EPOCH).days
     end = (holdout_end - _EPOCH).days
     cal_end = (calibration_end - _EPOCH).days
     weeks = (end - start) // 7 + 1
-    days = purchase_days(source)
+    days = purchase_days(source, include_anonymous=include_anonymous)
     firsts = days.group_by("profile_id").aggregate(first_n=days.day.min())
     firsts = firsts.filter(firsts.first_n <= cal_end)
     joined = days.join(firsts, "profile_id")

@@ -8,10 +8,10 @@ Nothing after the cut-off reaches a feature (a test changes later events and com
 * ``churn``: everyone who ordered before the cut-off; 1 if they do not order again within
   the horizon.
 
-Only identified people (a profile with a user id) are scored: an anonymous profile is one
-browser or one guest checkout, which cannot be told apart from a person who never returns
-(Online Retail's guest invoices alone would make any model look excellent), and campaigns
-cannot reach it.
+Only customers are scored (:mod:`tailored.analytics.customers`: a user id or an e-mail) unless
+``include_anonymous``: an anonymous profile is one browser or one guest checkout, which cannot
+be told apart from a person who never returns (Online Retail's guest invoices alone would
+make any model look excellent), and campaigns cannot reach it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 
+from tailored.analytics.customers import Customers, keep_customers
 from tailored.analytics.features import customer_features
+from tailored.analytics.orders import orders
 from tailored.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -94,26 +96,27 @@ def _prepared(features: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _identified(source: Source, features: ir.Table) -> pd.DataFrame:
-    people = source.profiles.filter(source.profiles.user_id.notnull()).select("profile_id")
-    return features.semi_join(people, "profile_id").execute()
+def _customers(source: Source, features: ir.Table, include_anonymous: bool
+               ) -> tuple[pd.DataFrame, Customers]:
+    kept, customers = keep_customers(source, features, include_anonymous=include_anonymous)
+    return kept.execute(), customers
 
 
 def _buyers(source: Source, start: datetime, end: datetime) -> set[str]:
-    ix = source.interactions
-    window = ix.filter((ix.signal == "order") & ix.profile_id.notnull()
-                       & (ix.timestamp >= ibis.literal(start, type=_UTC_TS))
-                       & (ix.timestamp < ibis.literal(end, type=_UTC_TS)))
+    od = orders(source)
+    window = od.filter((od.timestamp >= ibis.literal(start, type=_UTC_TS))
+                       & (od.timestamp < ibis.literal(end, type=_UTC_TS)))
     return set(window.select("profile_id").distinct().execute()["profile_id"])
 
 
-def labelled(source: Source, *, cutoff: datetime, horizon_days: int, target: str
-             ) -> pd.DataFrame:
+def labelled(source: Source, *, cutoff: datetime, horizon_days: int, target: str,
+             include_anonymous: bool = False) -> pd.DataFrame:
     """Features as of ``cutoff`` and the ``label`` of ``target`` over the next
     ``horizon_days``, one row per person in the target's population."""
     if target not in TARGETS:
         raise InvalidInput(f"target must be purchase or churn, got {target!r}", field="target")
-    frame = _prepared(_identified(source, customer_features(source, as_of=cutoff)))
+    people, _ = _customers(source, customer_features(source, as_of=cutoff), include_anonymous)
+    frame = _prepared(people)
     if target == "churn":
         frame = frame[frame["orders"] > 0]
     buyers = _buyers(source, cutoff, cutoff + timedelta(days=horizon_days))
@@ -123,9 +126,13 @@ def labelled(source: Source, *, cutoff: datetime, horizon_days: int, target: str
     return frame.sort_values("profile_id").reset_index(drop=True)
 
 
-def scoring_frame(source: Source, *, target: str) -> pd.DataFrame:
-    """Features of everyone in the target's population as of the latest event, to score."""
-    frame = _prepared(_identified(source, customer_features(source)))
+def scoring_frame(source: Source, *, target: str, include_anonymous: bool = False
+                  ) -> tuple[pd.DataFrame, Customers]:
+    """Features of everyone in the target's population as of the latest event, to score,
+    and how many the customer rule left out of it."""
+    features = customer_features(source)
     if target == "churn":
-        frame = frame[frame["orders"] > 0]
-    return frame.sort_values("profile_id").reset_index(drop=True)
+        features = features.filter(features.orders > 0)
+    people, customers = _customers(source, features, include_anonymous)
+    frame = _prepared(people)
+    return frame.sort_values("profile_id").reset_index(drop=True), customers

@@ -99,18 +99,22 @@ def _window(frame: pd.DataFrame, as_of: datetime) -> dict[str, Any]:
 
 
 def run_propensity(source: Source, *, cutoff: datetime, horizon_days: int,
-                   target: str = "purchase", random_state: int = 0
+                   target: str = "purchase", random_state: int = 0,
+                   include_anonymous: bool = False
                    ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
-    """Train, test beside the baseline, and score everyone; returns the report and the
-    traits per profile (``purchase_propensity`` or ``churn_risk``)."""
+    """Train, test beside the baseline, and score every customer (everyone with
+    ``include_anonymous``); returns the report and the traits per profile
+    (``purchase_propensity`` or ``churn_risk``)."""
     started = time.perf_counter()
     if target not in TARGETS:
         raise InvalidInput(f"target must be purchase or churn, got {target!r}", field="target")
     span = event_range(source)
     check_cutoff(cutoff, horizon_days, span)
     train_at = cutoff - timedelta(days=horizon_days)
-    train = labelled(source, cutoff=train_at, horizon_days=horizon_days, target=target)
-    test = labelled(source, cutoff=cutoff, horizon_days=horizon_days, target=target)
+    train = labelled(source, cutoff=train_at, horizon_days=horizon_days, target=target,
+                     include_anonymous=include_anonymous)
+    test = labelled(source, cutoff=cutoff, horizon_days=horizon_days, target=target,
+                    include_anonymous=include_anonymous)
     _check_population(train, "training", target)
     _check_population(test, "test", target)
     results: dict[str, dict[str, Any]] = {}
@@ -123,7 +127,8 @@ def run_propensity(source: Source, *, cutoff: datetime, horizon_days: int,
     candidates = {n: r for n, r in results.items() if n != BASELINE}
     best = max(candidates, key=lambda n: candidates[n]["roc_auc"] or 0.0)
     final = make_models(random_state)[best].fit(test[list(FEATURES)], y_test)
-    people = scoring_frame(source, target=target)
+    people, customers = scoring_frame(source, target=target,
+                                      include_anonymous=include_anonymous)
     scores = final.predict_proba(people[list(FEATURES)])[:, 1]
     trait = TRAIT_NAMES[target]
     traits = {str(pid): {trait: round(float(s), 4)}
@@ -140,6 +145,7 @@ def run_propensity(source: Source, *, cutoff: datetime, horizon_days: int,
         "best": best,
         "trait": trait,
         "scored": len(traits),
+        **customers.report(),
         "seconds": round(time.perf_counter() - started, 2),
     }
     return report, traits

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tailored.analytics.customers import Customers, identified_profiles, keep_customers
+from tailored.analytics.orders import orders
 from tailored.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ __all__ = [
     "as_datetime",
     "check_period",
     "day_of",
+    "excluded_buyers",
     "purchase_days",
     "purchase_range",
     "rfm_summary",
@@ -47,19 +50,26 @@ def day_of(number: int) -> date:
     return _EPOCH + timedelta(days=int(number))
 
 
-def purchase_days(source: Source) -> ir.Table:
-    """One row per identified customer and day with a purchase: ``profile_id``, ``day``
-    (days since 1970-01-01, UTC) and ``value`` (what the orders of that day were worth)."""
-    ix = source.interactions
-    orders = ix.filter((ix.signal == "order") & ix.profile_id.notnull())
-    # Identified people only: an anonymous profile (a guest checkout) can never be seen to
-    # come back, so it would count as a customer who never repeats.
-    people = source.profiles.filter(source.profiles.user_id.notnull()).select("profile_id")
-    orders = orders.semi_join(people, "profile_id")
-    day = (orders.timestamp.epoch_seconds() / 86_400).floor().cast("int64")
-    return (orders.mutate(day=day)
+def purchase_days(source: Source, *, include_anonymous: bool = False) -> ir.Table:
+    """One row per customer and day with a purchase: ``profile_id``, ``day`` (days since
+    1970-01-01, UTC) and ``value`` (what the orders of that day were worth).
+
+    Customers are identified people (:mod:`tailored.analytics.customers`): an anonymous
+    profile (a guest checkout) can never be seen to come back, so it would count as a
+    customer who never repeats. ``include_anonymous`` takes everyone."""
+    od = orders(source)
+    if not include_anonymous:
+        od = od.semi_join(identified_profiles(source), "profile_id")
+    day = (od.timestamp.epoch_seconds() / 86_400).floor().cast("int64")
+    return (od.mutate(day=day)
             .group_by(["profile_id", "day"])
-            .aggregate(value=orders.value.fill_null(0.0).sum().cast("float64")))
+            .aggregate(value=od.value.fill_null(0.0).sum().cast("float64")))
+
+
+def excluded_buyers(source: Source, *, include_anonymous: bool = False) -> Customers:
+    """How many buyers the customer rule leaves out of the purchase histories."""
+    buyers = orders(source).select("profile_id").distinct()
+    return keep_customers(source, buyers, include_anonymous=include_anonymous)[1]
 
 
 @dataclass(frozen=True)
@@ -71,15 +81,19 @@ class PurchaseRange:
     customers: int
 
 
-def purchase_range(source: Source) -> PurchaseRange:
+def purchase_range(source: Source, *, include_anonymous: bool = False) -> PurchaseRange:
     """The span of the purchase history; no purchases at all is bad input."""
-    days = purchase_days(source)
+    days = purchase_days(source, include_anonymous=include_anonymous)
     row = days.aggregate(first=days.day.min(), last=days.day.max(),
                          customers=days.profile_id.nunique()).execute()
     customers = int(row["customers"].iloc[0] or 0)
     if customers == 0:
-        raise InvalidInput("no purchases in the data: lifetime value and propensity need "
-                           "Order Completed events (import orders first)", field="snapshot")
+        anonymous = "" if include_anonymous else (
+            " by an identified customer (a user id or an e-mail; --include-anonymous takes "
+            "guest buyers too)")
+        raise InvalidInput(f"no purchases in the data{anonymous}: lifetime value and "
+                           "propensity need Order Completed events (import orders first)",
+                           field="snapshot")
     return PurchaseRange(day_of(row["first"].iloc[0]), day_of(row["last"].iloc[0]), customers)
 
 
@@ -100,7 +114,7 @@ def check_period(calibration_end: date, holdout_end: date | None, span: Purchase
 
 
 def rfm_summary(source: Source, *, calibration_end: date, holdout_end: date | None = None,
-                time_unit: str = "weeks") -> pd.DataFrame:
+                time_unit: str = "weeks", include_anonymous: bool = False) -> pd.DataFrame:
     """The BTYD summary of every customer whose first purchase is on or before
     ``calibration_end``.
 
@@ -109,14 +123,15 @@ def rfm_summary(source: Source, *, calibration_end: date, holdout_end: date | No
     purchase day) and ``T`` (first purchase day to ``calibration_end``), in ``time_unit``;
     ``monetary_value`` (mean value of the repeat purchase days, 0 without one);
     ``first_day`` (the date); with ``holdout_end``, ``holdout_frequency`` (purchase days
-    after ``calibration_end`` up to and including ``holdout_end``).
+    after ``calibration_end`` up to and including ``holdout_end``). Customers as for
+    :func:`purchase_days`.
     """
     if time_unit not in TIME_UNITS:
         raise InvalidInput(f"time unit must be one of {', '.join(TIME_UNITS)}, got "
                            f"{time_unit!r}", field="time_unit")
     scale = TIME_UNITS[time_unit]
     end = _day_number(calibration_end)
-    days = purchase_days(source)
+    days = purchase_days(source, include_anonymous=include_anonymous)
     firsts = days.group_by("profile_id").aggregate(first_n=days.day.min())
     firsts = firsts.filter(firsts.first_n <= end)
     cal = days.filter(days.day <= end)

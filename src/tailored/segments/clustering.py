@@ -15,7 +15,7 @@ share of each person's interest per top-level category), and describes every clu
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from tailored.analytics.customers import Customers, keep_customers_frame
 from tailored.analytics.features import category_shares, customer_features, price_profile
 from tailored.errors import InvalidInput
 from tailored.segments.portraits import describe_clusters
@@ -200,20 +201,24 @@ class BehaviourKMeans(ClusterMixin, BaseEstimator):
 
 
 def clustering_frame(source: Source, *, as_of: datetime | None = None,
-                     features: str = "all") -> pd.DataFrame:
+                     features: str = "all", include_anonymous: bool = False
+                     ) -> tuple[pd.DataFrame, Customers]:
     """Customer features for clustering, indexed by profile_id: "behaviour" (activity,
     orders, spend, recency), "taste" (the share of interest per top-level category) or
     "all" (both, plus how focused the interest is, the price index and the share of sale
-    items). Customers are profiles with any interaction."""
+    items); and how many profiles the customer rule left out. Customers are identified
+    profiles (everyone with ``include_anonymous``) with any interaction or order."""
     if features not in FEATURE_SETS:
         raise InvalidInput(f"features must be one of {', '.join(FEATURE_SETS)}, got "
                            f"{features!r}", field="features")
-    base = customer_features(source, as_of=as_of).execute().set_index("profile_id")
+    base, customers = keep_customers_frame(
+        source, customer_features(source, as_of=as_of).execute().set_index("profile_id"),
+        include_anonymous=include_anonymous)
     frame = base[list(BEHAVIOUR_FEATURES)].astype("float64")
     # Someone who never ordered has gone at least their whole tenure without an order.
     frame["order_recency_days"] = frame["order_recency_days"].fillna(frame["tenure_days"])
     if features == "behaviour":
-        return frame.sort_index()
+        return frame.sort_index(), customers
     shares = category_shares(source, as_of=as_of).execute().set_index("profile_id")
     prices = price_profile(source, as_of=as_of).execute().set_index("profile_id")
     frame = frame.join(shares, how="left").join(prices, how="left")
@@ -227,7 +232,7 @@ def clustering_frame(source: Source, *, as_of: datetime | None = None,
         # Shares alone recover the demo shop's tastes best (docs/segments-models.md): the
         # focus and price columns add noise there, so they serve "all" and the portraits.
         frame = frame[list(shares.columns)]
-    return frame.sort_index()
+    return frame.sort_index(), customers
 
 
 def block_weights(columns: list[str]) -> list[float]:
@@ -248,11 +253,13 @@ class ClusterResult:
     model: BehaviourKMeans
     portraits: list[dict[str, Any]]
     features: list[str]
+    population: Customers = field(default_factory=Customers)
 
     def summary(self) -> dict[str, Any]:
         return {"customers": int(self.labels.size), "k": int(self.model.n_clusters_),
                 "silhouette": {str(k): v for k, v in self.model.silhouette_scores_.items()},
-                "features": self.features, "clusters": self.portraits}
+                "features": self.features, "clusters": self.portraits,
+                **self.population.report()}
 
     def members(self) -> dict[str, list[str]]:
         """Profile ids per cluster, keyed ``cluster-<n>``."""
@@ -263,13 +270,18 @@ class ClusterResult:
 def cluster_customers(source: Source, *, as_of: datetime | None = None,
                       n_clusters: int | None = None, max_clusters: int = 8,
                       features: str = "all", sample_size: int = 5000,
-                      random_state: int = 0) -> ClusterResult:
-    """Cluster every customer of ``source`` and portray the clusters."""
-    frame = clustering_frame(source, as_of=as_of, features=features)
+                      random_state: int = 0, include_anonymous: bool = False
+                      ) -> ClusterResult:
+    """Cluster every customer of ``source`` (identified people unless
+    ``include_anonymous``) and portray the clusters."""
+    frame, population = clustering_frame(source, as_of=as_of, features=features,
+                                         include_anonymous=include_anonymous)
     n = len(frame)
     if n < _MIN_SAMPLES:
+        left = (f"; {population.excluded:,} anonymous profiles were left out "
+                "(--include-anonymous takes them)" if population.excluded else "")
         raise InvalidInput(f"too few customers to cluster: {n}, at least {_MIN_SAMPLES} "
-                           "needed", field="customers")
+                           f"needed{left}", field="customers")
     if n_clusters is not None and not 2 <= n_clusters <= n - 1:
         raise InvalidInput(f"k must be between 2 and {n - 1} (one less than the {n} "
                            f"customers), got {n_clusters}", field="k")
@@ -282,4 +294,4 @@ def cluster_customers(source: Source, *, as_of: datetime | None = None,
     labels = pd.Series(model.labels_, index=frame.index, name="cluster")
     return ClusterResult(labels=labels, model=model,
                          portraits=describe_clusters(frame, model.labels_),
-                         features=list(frame.columns))
+                         features=list(frame.columns), population=population)

@@ -21,7 +21,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from tailored.analytics.features import customer_features, resolve_as_of
-from tailored.analytics.source import json_pointer, trait
+from tailored.analytics.source import NUMBER_PATTERN, json_pointer, numeric, trait
 from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
@@ -40,18 +40,6 @@ if TYPE_CHECKING:
     from tailored.analytics.source import Source
 
 __all__ = ["NUMBER_PATTERN", "evaluation_query", "members_query", "numeric"]
-
-# Text that is a number in JSON's grammar (what a numeric trait or property extracts to).
-NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
-
-
-def numeric(text: ir.StringValue) -> ir.FloatingValue:
-    """The number a JSON field's text holds, NULL when it is not a number.
-
-    (A guarded cast rather than TRY_CAST, which PostgreSQL lacks.)"""
-    return ibis.cases((text.re_search(NUMBER_PATTERN), text.cast("float64")),
-                      else_=ibis.null("float64"))
-
 
 @ibis.udf.scalar.builtin(name="list_contains")
 def _duckdb_list_contains(items: dt.Array[dt.String], item: str) -> bool:  # type: ignore[empty-body]
@@ -219,8 +207,8 @@ class _Plan:
 
 
 def evaluation_query(rules: Mapping[str, Rule], source: Source, *,
-                     as_of: datetime | None = None, metrics: ir.Table | None = None
-                     ) -> ir.Table:
+                     as_of: datetime | None = None, metrics: ir.Table | None = None,
+                     people: ir.Table | None = None) -> ir.Table:
     """Every profile with one boolean column per named rule — whether it holds as of
     ``as_of`` — in one query (one pass over the events for all the rules together).
 
@@ -228,10 +216,13 @@ def evaluation_query(rules: Mapping[str, Rule], source: Source, *,
     by default the latest event's time, every event counting; given, only events strictly
     before it. ``metrics`` is a table of customer metrics by ``profile_id``; by default
     ``customer_features`` at the same moment (computed only when a rule uses a metric).
+    ``people`` (a table with a ``profile_id`` column) limits the profiles evaluated.
     """
     when, inclusive = resolve_as_of(source, as_of)
     plan = _Plan(rules.values(), source, when, inclusive)
     table = source.profiles.select("profile_id", "traits")
+    if people is not None:
+        table = table.semi_join(people, "profile_id")
     if plan.aggregates:
         per = plan.events.group_by("profile_id").aggregate(**plan.aggregates)
         table = table.left_join(per, "profile_id").select(table, *plan.aggregates)

@@ -42,12 +42,15 @@ def snapshot_event_names(source: Source, *, standard: bool = True) -> set[str]:
 
 def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
                   kind: str = "rule", as_of: datetime | None = None,
-                  metrics: ir.Table | None = None) -> list[dict[str, Any]]:
-    """Evaluate named rules for everyone in ``source`` in one query and record each one's
-    membership. Returns, per segment, its size, who entered and left, and a note when empty.
-    ``metrics`` as for :func:`~tailored.segments.compile.evaluation_query`."""
+                  metrics: ir.Table | None = None, people: ir.Table | None = None
+                  ) -> list[dict[str, Any]]:
+    """Evaluate named rules for everyone in ``source`` (or in ``people``) in one query and
+    record each one's membership. Returns, per segment, its size, who entered and left, and
+    a note when empty. ``metrics`` and ``people`` as for
+    :func:`~tailored.segments.compile.evaluation_query`."""
     started = time.perf_counter()
-    frame = evaluation_query(rules, source, as_of=as_of, metrics=metrics).execute()
+    frame = evaluation_query(rules, source, as_of=as_of, metrics=metrics,
+                             people=people).execute()
     query_seconds = time.perf_counter() - started
     out = []
     now = datetime.now(UTC)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,9 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 
+from tailored.analytics.customers import Customers
 from tailored.analytics.features import resolve_as_of
+from tailored.analytics.orders import orders
 from tailored.errors import InvalidInput
 from tailored.segments.classifiers import SegmentLogistic, SegmentTree
 from tailored.segments.clustering import clustering_frame
@@ -60,6 +62,7 @@ class LearnResult:
     metrics: dict[str, Any]
     explanation: list[dict[str, Any]]
     as_of: datetime
+    population: Customers = field(default_factory=Customers)
 
     def summary(self) -> dict[str, Any]:
         return {"target": self.target, "model": "tree" if isinstance(self.model, SegmentTree)
@@ -67,7 +70,8 @@ class LearnResult:
                 "features": self.model.selected_features_,
                 "feature_scores": {k: round(v, 6) for k, v in getattr(
                     self.model, "feature_scores_", {}).items()},
-                "metrics": self.metrics, "explanation": self.explanation}
+                "metrics": self.metrics, "explanation": self.explanation,
+                **self.population.report()}
 
 
 def _stored(source: Source, name: str, lookup: SegmentLookup | None,
@@ -105,10 +109,10 @@ def _rule(source: Source, text: str, as_of: datetime | None) -> list[str]:
 
 
 def _next_purchase(source: Source, days: int, as_of: datetime) -> list[str]:
-    ix = source.interactions
+    od = orders(source)
     start = ibis.literal(as_of)
     end = ibis.literal(as_of + timedelta(days=days))
-    bought = ix.filter((ix.signal == "order") & (ix.timestamp >= start) & (ix.timestamp <= end))
+    bought = od.filter((od.timestamp >= start) & (od.timestamp <= end))
     return [str(p) for p in bought.select("profile_id").distinct().execute()["profile_id"]]
 
 
@@ -149,14 +153,16 @@ def learn_segment(source: Source, target: str, *, model: str = "tree",
                   select: str | None = None, k_features: int = 5,
                   as_of: datetime | None = None, lookup: SegmentLookup | None = None,
                   known: Sequence[str] = (), test_size: float = 0.25,
-                  random_state: int = 0) -> LearnResult:
-    """Fit ``model`` to tell ``target``'s members from the other customers, test it on a
-    held-out quarter (stratified), and explain it."""
+                  random_state: int = 0, include_anonymous: bool = False) -> LearnResult:
+    """Fit ``model`` to tell ``target``'s members from the other customers (identified
+    people unless ``include_anonymous``), test it on a held-out quarter (stratified), and
+    explain it."""
     if model not in MODELS:
         raise InvalidInput(f"model must be one of {', '.join(MODELS)}, got {model!r}",
                            field="model")
     members, at = target_members(source, target, as_of=as_of, lookup=lookup, known=known)
-    frame = clustering_frame(source, as_of=at, features="all")
+    frame, population = clustering_frame(source, as_of=at, features="all",
+                                         include_anonymous=include_anonymous)
     y = frame.index.isin(set(members)).astype(int)
     positives, n = int(y.sum()), len(y)
     if min(positives, n - positives) < _MIN_CLASS:
@@ -178,5 +184,5 @@ def learn_segment(source: Source, target: str, *, model: str = "tree",
                "baseline_accuracy": round(float((test_y == majority).mean()), 4)}
     when = at if at is not None else resolve_as_of(source, None)[0]
     return LearnResult(target=target, model=estimator, metrics=metrics,
-                       explanation=estimator.explain(), as_of=when)
+                       explanation=estimator.explain(), as_of=when, population=population)
 

@@ -3,7 +3,9 @@
 Time thresholds are fixed (days, as of the evaluation moment); "high" and "low" thresholds
 are read from the data each time — the 80th and 20th percentiles among buyers (or among the
 people whose income is known) — and written into the stored rule, so a segment's definition
-always shows the number it used. docs/segments.md lists them.
+always shows the number it used. docs/segments.md lists them. Like every customer analysis,
+they take identified customers (a user id or an e-mail) unless ``include_anonymous``: the
+percentiles, and the members.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tailored.analytics.customers import identified_profiles, keep_customers
 from tailored.analytics.features import customer_features
 from tailored.analytics.source import trait
 from tailored.segments.compile import numeric
@@ -57,9 +60,11 @@ def _q(value: Any) -> float | None:
     return None if math.isnan(value) else round(value, 2)
 
 
-def _thresholds(source: Source, f: ir.Table) -> dict[str, float | None]:
+def _thresholds(source: Source, f: ir.Table, people: ir.Table | None
+                ) -> dict[str, float | None]:
     """The 80th and 20th percentiles of purchase days and revenue among buyers (in the
-    metrics ``f``), and of a numeric ``income`` trait among the people who have one."""
+    metrics ``f``), and of a numeric ``income`` trait among the people (of ``people``, when
+    given) who have one."""
     buyers = f.filter(f.orders > 0)
     row = buyers.aggregate(
         freq_high=buyers.purchase_days.cast("float64").quantile(_HIGH),
@@ -67,6 +72,8 @@ def _thresholds(source: Source, f: ir.Table) -> dict[str, float | None]:
         spend_high=buyers.revenue.quantile(_HIGH),
         spend_low=buyers.revenue.quantile(_LOW)).execute().iloc[0]
     p = source.profiles
+    if people is not None:
+        p = p.semi_join(people, "profile_id")
     income = p.select(income=numeric(trait(source, p.traits, "income")))
     income = income.filter(income.income.notnull())
     inc = income.aggregate(high=income.income.quantile(_HIGH),
@@ -111,24 +118,29 @@ def lifecycle_rules(thresholds: dict[str, float | None],
 
 
 def compute_lifecycle(store: Store, source: Source, *, as_of: datetime | None = None,
-                      windows: LifecycleWindows = LifecycleWindows()) -> dict[str, Any]:
-    """Compute and store every lifecycle segment in one query; sizes, thresholds, seconds."""
+                      windows: LifecycleWindows = LifecycleWindows(),
+                      include_anonymous: bool = False) -> dict[str, Any]:
+    """Compute and store every lifecycle segment in one query; sizes, thresholds, how many
+    anonymous profiles were left out (``excluded``), seconds."""
     started = time.perf_counter()
     # The metrics are computed once, for the thresholds and the rules both, into a
     # temporary table (Ibis's cache() fails to drop its table on DuckDB).
-    temp_name, metrics = source.temporary_table(customer_features(source, as_of=as_of),
-                                                "tailored_lifecycle_metrics")
+    features, population = keep_customers(source, customer_features(source, as_of=as_of),
+                                          include_anonymous=include_anonymous)
+    temp_name, metrics = source.temporary_table(features, "tailored_lifecycle_metrics")
+    people = None if include_anonymous else identified_profiles(source)
     try:
-        thresholds = _thresholds(source, metrics)
+        thresholds = _thresholds(source, metrics, people)
         docs = lifecycle_rules(thresholds, windows)
         for segment, doc in docs.items():
             define_segment(store, segment, doc, kind="lifecycle")
         rules = {segment: parse_rule(doc) for segment, doc in docs.items()}
         results = compute_rules(store, source, rules, kind="lifecycle", as_of=as_of,
-                                metrics=metrics)
+                                metrics=metrics, people=people)
     finally:
         source.drop_temporary(temp_name)
     return {"segments": {r["segment"]: r for r in results},
             "sizes": {r["segment"]: r["size"] for r in results},
-            "thresholds": thresholds, "seconds": round(time.perf_counter() - started, 3)}
+            "thresholds": thresholds, **population.report(),
+            "seconds": round(time.perf_counter() - started, 3)}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tailored.events.orders import ORDER_EVENTS, order_value
 from tailored.segments.person import PersonEvent, PersonView
 from tailored.store import Store
 from tailored.store.snapshots import interaction_rows
@@ -31,24 +32,32 @@ def _before(t: datetime, as_of: datetime, inclusive: bool) -> bool:
 
 def person_metrics(person_events: Iterable[PersonEvent], *, as_of: datetime,
                    inclusive: bool = False) -> dict[str, float | None]:
-    """The person's customer metrics at ``as_of`` ({} for a person without interactions, as
-    ``customer_features`` has no row for them)."""
+    """The person's customer metrics at ``as_of`` ({} for a person without interactions or
+    orders, as ``customer_features`` has no row for them)."""
     seen = [e for e in person_events if _before(e.timestamp, as_of, inclusive)]
-    lines = [ix for e in seen if e.event is not None for ix in interaction_rows(SimpleNamespace(
-        properties=dict(e.properties), event=e.event, profile_id=None, timestamp=e.timestamp,
-        platform=e.platform, message_id=e.message_id))]
-    if not lines:
+    lines: list[dict[str, Any]] = []
+    orders: list[tuple[datetime, float | None]] = []
+    for e in seen:
+        if e.event is None:
+            continue
+        own = list(interaction_rows(SimpleNamespace(
+            properties=dict(e.properties), event=e.event, profile_id=None,
+            timestamp=e.timestamp, platform=e.platform, message_id=e.message_id)))
+        lines += own
+        if e.event in ORDER_EVENTS:
+            orders.append((e.timestamp, order_value(
+                e.properties, (ix["value"] for ix in own if ix["signal"] == "order"))))
+    if not lines and not orders:
         return {}
-    orders = [ix for ix in lines if ix["signal"] == "order"]
-    n_orders = len({ix["message_id"] for ix in orders})
-    revenue = float(sum(ix["value"] for ix in orders if ix["value"] is not None))
+    n_orders = len(orders)
+    revenue = float(sum(v for _, v in orders if v is not None))
     at = as_of.timestamp()
     first = min(e.timestamp for e in seen)
     last = max(e.timestamp for e in seen)
-    last_order = max((ix["timestamp"] for ix in orders), default=None)
+    last_order = max((t for t, _ in orders), default=None)
     return {
         "orders": n_orders,
-        "purchase_days": len({ix["timestamp"].date() for ix in orders}),
+        "purchase_days": len({t.date() for t, _ in orders}),
         "revenue": revenue,
         "avg_order_value": revenue / n_orders if n_orders else 0.0,
         "events": len(seen),

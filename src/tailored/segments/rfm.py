@@ -1,6 +1,8 @@
 """RFM: recency, frequency and monetary quintile scores, and the named groups marketers use.
 
-Each buyer (a profile with at least one order before ``as_of``) gets three scores from 1 to 5:
+Each buyer (a customer with at least one order before ``as_of``; customers are identified
+people unless ``include_anonymous``, see :mod:`tailored.analytics.customers`) gets three
+scores from 1 to 5:
 
 * **R** from the days since their latest order (fewer days → higher score),
 * **F** from their number of distinct orders,
@@ -33,6 +35,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from tailored.analytics.customers import Customers, keep_customers
 from tailored.analytics.features import customer_features, resolve_as_of
 from tailored.errors import InvalidInput
 
@@ -74,14 +77,13 @@ def _score(value: ir.NumericColumn, n: ir.IntegerScalar, *, higher_is_better: bo
 
 
 def rfm_scores(source: Source, *, as_of: datetime | None = None,
-               identified_only: bool = False) -> ir.Table:
+               include_anonymous: bool = False) -> tuple[ir.Table, Customers]:
     """Per buyer: ``profile_id``, ``recency_days``, ``frequency``, ``monetary`` and the scores
-    ``r_score``, ``f_score``, ``m_score`` (1–5), as one Ibis expression."""
+    ``r_score``, ``f_score``, ``m_score`` (1–5), as one Ibis expression; and how many
+    anonymous buyers the customer rule left out."""
     features = customer_features(source, as_of=as_of)
-    buyers = features.filter(features.orders > 0)
-    if identified_only:
-        people = source.profiles.filter(source.profiles.user_id.notnull()).select("profile_id")
-        buyers = buyers.semi_join(people, "profile_id")
+    buyers, customers = keep_customers(source, features.filter(features.orders > 0),
+                                       include_anonymous=include_anonymous)
     base = buyers.select(
         profile_id=buyers.profile_id,
         recency_days=buyers.order_recency_days.round(4),
@@ -93,7 +95,7 @@ def rfm_scores(source: Source, *, as_of: datetime | None = None,
         r_score=_score(base.recency_days, n, higher_is_better=False),
         f_score=_score(base.frequency, n, higher_is_better=True),
         m_score=_score(base.monetary, n, higher_is_better=True),
-    )
+    ), customers
 
 
 @dataclass
@@ -103,6 +105,7 @@ class RFMResult:
     customers: pd.DataFrame  # profile_id, recency_days, frequency, monetary, scores, group
     as_of: datetime
     thresholds: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    population: Customers = field(default_factory=Customers)
 
     @property
     def groups(self) -> dict[str, int]:
@@ -126,6 +129,7 @@ class RFMResult:
             "thresholds": self.thresholds,
             "group_means": {g: {k: round(float(v), 2) for k, v in means.loc[g].items()}
                             for g in RFM_GROUPS if g in means.index},
+            **self.population.report(),
         }
 
 
@@ -142,19 +146,25 @@ def _thresholds(df: pd.DataFrame) -> dict[str, list[dict[str, float]]]:
 
 
 def compute_rfm(source: Source, *, as_of: datetime | None = None,
-                identified_only: bool = False) -> RFMResult:
+                include_anonymous: bool = False) -> RFMResult:
     """Score every buyer and name their group; :class:`InvalidInput` when nobody bought."""
     when, _ = resolve_as_of(source, as_of)
-    df = rfm_scores(source, as_of=as_of, identified_only=identified_only).execute()
+    scores, population = rfm_scores(source, as_of=as_of, include_anonymous=include_anonymous)
+    df = scores.execute()
     if df.empty:
-        who = "identified customer" if identified_only else "customer"
+        who = "customer" if include_anonymous else (
+            "identified customer (a user id or an e-mail)")
+        left = (f"; {population.excluded:,} anonymous buyers were left out "
+                "(--include-anonymous takes them)" if population.excluded else "")
         raise InvalidInput(
-            f"RFM needs orders, and no {who} has one before {when.isoformat()}: orders are "
-            "'Order Completed' events with products (import sales with `tailored import "
-            "online-retail` or send Order Completed events)", field="orders")
+            f"RFM needs orders, and no {who} has one before {when.isoformat()}{left}: orders "
+            "are 'Order Completed' events, with or without products, worth their revenue, "
+            "total or value (import sales with `tailored import online-retail` or send "
+            "Order Completed events)", field="orders")
     fm = np.floor((df["f_score"].to_numpy() + df["m_score"].to_numpy()) / 2 + 0.5).astype(int)
     grid = np.array(RFM_GRID, dtype=object)
     df["fm_score"] = fm
     df["group"] = grid[df["r_score"].to_numpy() - 1, fm - 1]
     df = df.sort_values("profile_id", ignore_index=True)
-    return RFMResult(customers=df, as_of=when, thresholds=_thresholds(df))
+    return RFMResult(customers=df, as_of=when, thresholds=_thresholds(df),
+                     population=population)
