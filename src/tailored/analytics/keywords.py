@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from tailored.analytics.source import Source
+from tailored.analytics.split_words import SplitWords
 from tailored.analytics.text import DEFAULT_KINDS, grouped_texts, texts
-from tailored.analytics.tokens import check_language, language_of, words
+from tailored.analytics.tokens import check_language, filter_words, language_of, segment
 from tailored.errors import InvalidInput
 
 __all__ = ["count_words", "group_keywords", "keywords", "word_frequency"]
@@ -30,34 +31,51 @@ def _top(value: int, field: str = "top") -> int:
     return value
 
 
+def _words(text: str, language: str, split: SplitWords, langs: Counter[str] | None = None
+           ) -> list[str]:
+    """The words of one text (as :func:`~tailored.analytics.tokens.words`), its Chinese
+    tokens fed to ``split`` on the way."""
+    lang = language_of(text) if language == "auto" else language
+    if langs is not None:
+        langs[lang] += 1
+    tokens = segment(text, lang)
+    if lang == "zh":
+        split.add(tokens)
+    return filter_words(tokens, lang)
+
+
 def count_words(corpus: Iterable[str], *, language: str = "auto", top: int = 20
                 ) -> dict[str, Any]:
     """The ``top`` most frequent words of ``corpus`` without stop words: ``{"texts",
     "languages": {"en": n, "zh": n}, "words": total, "distinct": n, "top": [{"word",
-    "count", "share"}]}`` (ties in alphabetical order)."""
+    "count", "share"}], "split_words": [...]}`` (ties in alphabetical order);
+    ``split_words`` as :meth:`SplitWords.report`: words jieba probably cut apart."""
     check_language(language)
     _top(top)
     counts: Counter[str] = Counter()
     langs: Counter[str] = Counter()
+    split = SplitWords()
     n = 0
     for text in corpus:
         n += 1
-        langs[language_of(text) if language == "auto" else language] += 1
-        counts.update(words(text, language=language))
+        counts.update(_words(text, language, split, langs))
     if n == 0:
         raise InvalidInput("no texts to count words in", field="texts")
     total = sum(counts.values())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return {"texts": n, "languages": dict(sorted(langs.items())), "words": total,
             "distinct": len(counts),
-            "top": [{"word": w, "count": c, "share": round(c / total, 4)} for w, c in ranked]}
+            "top": [{"word": w, "count": c, "share": round(c / total, 4)} for w, c in ranked],
+            "split_words": split.report()}
 
 
 def group_keywords(groups: Mapping[str, Sequence[str]], *, language: str = "auto",
-                   top: int = 10) -> dict[str, list[dict[str, Any]]]:
+                   top: int = 10, split: SplitWords | None = None
+                   ) -> dict[str, list[dict[str, Any]]]:
     """The ``top`` TF-IDF keywords of each group of texts: ``{group: [{"word", "weight",
     "count"}]}``. Each group's texts make one document; weights are sublinear-TF × smooth
-    IDF, L2-normalised per group, so they compare within a group."""
+    IDF, L2-normalised per group, so they compare within a group. ``split``, if given,
+    collects the words jieba probably cut apart."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # slow to import: on use
 
     check_language(language)
@@ -65,7 +83,8 @@ def group_keywords(groups: Mapping[str, Sequence[str]], *, language: str = "auto
     if not groups:
         raise InvalidInput("no texts to find keywords in", field="texts")
     names = list(groups)
-    docs = [[w for t in groups[g] for w in words(t, language=language)] for g in names]
+    split = split if split is not None else SplitWords()
+    docs = [[w for t in groups[g] for w in _words(t, language, split)] for g in names]
     if not any(docs):
         raise InvalidInput("the texts have no words left once stop words are removed",
                            field="texts")
@@ -124,8 +143,10 @@ def keywords(source: Source, *, by: str = "item",
               if len(part) >= min_texts}
     if not groups:
         raise InvalidInput(f"no group has {min_texts} texts or more", field="min_texts")
-    found = group_keywords(groups, language=language, top=top)
+    split = SplitWords()
+    found = group_keywords(groups, language=language, top=top, split=split)
     return {"by": by, "kinds": list(kinds), "language": language, "groups": len(found),
             "texts": int(sum(len(v) for v in groups.values())),
             "keywords": {g: {"texts": len(groups[g]), "keywords": kw}
-                         for g, kw in found.items()}}
+                         for g, kw in found.items()},
+            "split_words": split.report()}

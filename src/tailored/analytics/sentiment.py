@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from tailored.analytics.tokens import plain_text
 from tailored.errors import InvalidInput, NotFittedError
 from tailored.extras import require
 
@@ -54,7 +55,7 @@ def _texts(X: Sequence[str] | Any, field: str = "texts") -> list[str]:
     bad = next((i for i, t in enumerate(out) if not isinstance(t, str)), None)
     if bad is not None:
         raise InvalidInput(f"text {bad} is {type(out[bad]).__name__}, not text", field=field)
-    return out
+    return [plain_text(t) for t in out]
 
 
 def _vectorizers(est: ChineseSentiment) -> tuple[TfidfVectorizer, TfidfVectorizer]:

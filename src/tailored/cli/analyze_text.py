@@ -27,6 +27,26 @@ LanguageOption = Annotated[str, typer.Option(
     "--language", help="auto (Chinese when a text has a Chinese character, else English), "
     "en or zh.")]
 TopOption = Annotated[int, typer.Option("--top", help="How many words (or groups) to list.")]
+UserDictOption = Annotated[Path | None, typer.Option(
+    "--user-dict", help="A jieba user dictionary (one word a line, optionally its frequency "
+    "and tag) of words to keep whole: names, brands, new words.")]
+
+
+def _user_dict(path: Path | None) -> int | None:
+    if path is None:
+        return None
+    from tailored.analytics.tokens import load_user_dictionary
+
+    return load_user_dictionary(path)
+
+
+def _print_split_words(c: Console, split: list[dict[str, object]]) -> None:
+    if not split:
+        return
+    listed = ", ".join(f"{s['word']} ({' + '.join(s['parts'])}, {s['count']:,}×)"  # type: ignore[arg-type]
+                       for s in split)
+    c.print(f"jieba probably cut these words apart: {listed}. To count them as words, list "
+            "them in a file, one a line, and pass --user-dict FILE.", highlight=False)
 
 
 def _kinds(kind: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -40,6 +60,7 @@ def words(
     kind: KindOption = None,
     language: LanguageOption = "auto",
     top: TopOption = 20,
+    user_dict: UserDictOption = None,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_json: JsonOption = False,
@@ -51,9 +72,11 @@ def words(
     from tailored.analytics.text import DEFAULT_KINDS
 
     kinds = _kinds(kind, DEFAULT_KINDS)
+    user_words = _user_dict(user_dict)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "count words"):
         data = word_frequency(source, kinds=kinds, language=language, top=top)
-    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
+    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3),
+                user_dict_words=user_words)
 
     def render(c: Console) -> None:
         table = Table("word", "count", "share", title=f"{data['texts']:,} texts, "
@@ -61,6 +84,7 @@ def words(
         for row in data["top"]:
             table.add_row(row["word"], f"{row['count']:,}", f"{row['share']:.1%}")
         c.print(table)
+        _print_split_words(c, data["split_words"])
 
     emit(ctx, as_json, data, render)
 
@@ -75,6 +99,7 @@ def keywords(
     top: TopOption = 10,
     min_texts: Annotated[int, typer.Option(
         "--min-texts", help="Leave out groups with fewer texts than this.")] = 1,
+    user_dict: UserDictOption = None,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_json: JsonOption = False,
@@ -87,10 +112,12 @@ def keywords(
     from tailored.analytics.text import DEFAULT_KINDS
 
     kinds = _kinds(kind, DEFAULT_KINDS)
+    user_words = _user_dict(user_dict)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "keywords"):
         data = find_keywords(source, by=by, kinds=kinds, language=language, top=top,
                              min_texts=min_texts)
-    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
+    data.update(backend=backend, seconds=round(time.perf_counter() - started, 3),
+                user_dict_words=user_words)
 
     def render(c: Console) -> None:
         table = Table(by, "texts", "keywords", title=f"Keywords by {by}")
@@ -98,6 +125,7 @@ def keywords(
             table.add_row(group, f"{found['texts']:,}",
                           ", ".join(k["word"] for k in found["keywords"]))
         c.print(table)
+        _print_split_words(c, data["split_words"])
 
     emit(ctx, as_json, data, render)
 

@@ -177,6 +177,9 @@ def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
         columns: Annotated[str | None, typer.Option(
             "--columns", help="Comma-separated column names, for files without a header.")]
             = None,
+        anonymous_rows: Annotated[bool, typer.Option(
+            "--anonymous-rows", help="Events: a row without a user or anonymous id is an "
+            "anonymous person of its own (e.g. review corpora without user ids).")] = False,
         strict: StrictOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
@@ -194,7 +197,7 @@ def _table_command(fmt: Literal["csv", "parquet", "jsonl"]) -> None:
             path, fmt=fmt, kind=kind, mapping=parsed,  # type: ignore[arg-type]
             delimiter=delimiter.encode().decode("unicode_escape") if delimiter else None,
             header=header, columns=columns.split(",") if columns else None,
-            event_name=event, source_name=path.name,
+            event_name=event, source_name=path.name, anonymous_rows=anonymous_rows,
         )
         _run(ctx, records, f"import {fmt} {path.name} as {kind}", path, strict, as_json)
 

@@ -72,10 +72,16 @@ def read_table(
     columns: list[str] | None = None,
     event_name: str | None = None,
     source_name: str = "import",
+    anonymous_rows: bool = False,
 ) -> Iterator[SourceRecord | SourceError]:
-    """Records of ``kind`` from a csv, parquet or jsonl file (plain or gzip), by ``mapping``."""
+    """Records of ``kind`` from a csv, parquet or jsonl file (plain or gzip), by ``mapping``.
+
+    With ``anonymous_rows``, an event row without a user id or anonymous id is one anonymous
+    person of its own (an anonymous id stable per file and line, so importing twice adds
+    nothing): review corpora and survey exports often have no ids at all.
+    """
     file = require_file(path)
-    _check_targets(kind, mapping, event_name)
+    _check_targets(kind, mapping, event_name, anonymous_rows)
     if fmt == "csv":
         names, rows = _csv(file, delimiter, header, columns)
     elif fmt == "parquet":
@@ -90,7 +96,8 @@ def read_table(
                 f"--map {target}={column}: no column '{column}' in {file}; "
                 f"columns are: {', '.join(names)}"
             )
-    job = _Job(mapping, event_name, source_name, file.name, any("." in t for t in mapping))
+    job = _Job(mapping, event_name, source_name, file.name, any("." in t for t in mapping),
+               anonymous_rows)
     build = {"events": _event, "items": _item, "users": _user, "edges": _edge}[kind]
     for line, row in rows:
         if isinstance(row, SourceError):
@@ -100,7 +107,8 @@ def read_table(
         yield build(cells, line, job)
 
 
-def _check_targets(kind: str, mapping: Mapping[str, str], event_name: str | None) -> None:
+def _check_targets(kind: str, mapping: Mapping[str, str], event_name: str | None,
+                   anonymous_rows: bool = False) -> None:
     if kind not in TARGETS:
         raise ValueError(f"unknown kind {kind!r}: use events, items, users or edges")
     fixed = {t for t in TARGETS[kind] if not t.endswith(".X") and " " not in t}
@@ -118,8 +126,12 @@ def _check_targets(kind: str, mapping: Mapping[str, str], event_name: str | None
     for target in _REQUIRED[kind]:
         if target not in mapping:
             raise ValueError(f"{kind} need --map {target}=COLUMN")
-    if kind == "events" and "user_id" not in mapping and "anonymous_id" not in mapping:
-        raise ValueError("events need --map user_id=COLUMN or --map anonymous_id=COLUMN")
+    if anonymous_rows and kind != "events":
+        raise ValueError(f"--anonymous-rows is for events, not {kind}")
+    if (kind == "events" and "user_id" not in mapping and "anonymous_id" not in mapping
+            and not anonymous_rows):
+        raise ValueError("events need --map user_id=COLUMN or --map anonymous_id=COLUMN "
+                         "(or --anonymous-rows: each row its own anonymous person)")
     if kind == "events" and "event" not in mapping and not event_name:
         raise ValueError("events need an event name: --event NAME or --map event=COLUMN")
 
@@ -328,6 +340,7 @@ class _Job:
     source: str
     file: str
     dotted: bool  # any "prefix.X" target mapped
+    anonymous_rows: bool = False  # a row without ids is an anonymous person of its own
 
 
 # -- builders: one per kind --------------------------------------------------------------------
@@ -336,8 +349,10 @@ class _Job:
 def _event(cells: dict[str, Any], line: int, job: _Job) -> SourceRecord | SourceError:
     mapping = job.mapping
     if "user_id" not in cells and "anonymous_id" not in cells:
-        column = mapping.get("user_id") or mapping["anonymous_id"]
-        return SourceError(line, column, "no user id or anonymous id in this row")
+        if not job.anonymous_rows:
+            column = mapping.get("user_id") or mapping["anonymous_id"]
+            return SourceError(line, column, "no user id or anonymous id in this row")
+        cells["anonymous_id"] = "row-" + stable_message_id(job.source, job.file, line, "person")
     name = cells.get("event", job.event_name)
     if not name:
         return SourceError(line, mapping.get("event", "--event"), "no event name in this row")
