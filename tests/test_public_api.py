@@ -10,7 +10,7 @@ PACKAGES = ["tailored.events", "tailored.catalog", "tailored.identity", "tailore
             "tailored.recommend", "tailored.evaluate", "tailored.predict", "tailored.analytics",
             "tailored.segments",
             "tailored.ingest", "tailored.demo", "tailored.errors", "tailored.config",
-            "tailored.extras"]
+            "tailored.extras", "tailored"]
 
 
 def _isort_key(name: str) -> tuple[int, str]:
