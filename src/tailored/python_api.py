@@ -28,7 +28,8 @@ __all__ = ["Tailored"]
 
 _IMPORTERS = ("movielens", "online-retail", "cdnow")
 _PREDICTIONS = ("clv", "propensity", "churn")
-_CLV_OPTIONS = frozenset({"time_unit", "model", "months", "discount_rate", "fit_method"})
+_CLV_OPTIONS = frozenset({"time_unit", "model", "months", "discount_rate", "fit_method",
+                          "include_anonymous"})
 
 
 def _day(value: date | str | None, field: str) -> date | None:
@@ -235,13 +236,15 @@ class Tailored:
         return current_members(self.store, name)
 
     def rfm(self, *, as_of: datetime | date | str | None = None, save: bool = True,
-            backend: str = "duckdb") -> dict[str, Any]:
-        """RFM scores and named groups of every customer (saved as segments ``rfm:GROUP``
-        and the ``rfm_group`` trait unless ``save=False``)."""
+            include_anonymous: bool = False, backend: str = "duckdb") -> dict[str, Any]:
+        """RFM scores and named groups of every identified customer (``include_anonymous``:
+        anonymous buyers too), saved as segments ``rfm:GROUP`` and the ``rfm_group`` trait
+        unless ``save=False``."""
         from tailored.segments.rfm import compute_rfm
 
         with self.snapshot(backend) as source:
-            result = compute_rfm(source, as_of=_moment(as_of))
+            result = compute_rfm(source, as_of=_moment(as_of),
+                                 include_anonymous=include_anonymous)
         data: dict[str, Any] = result.summary()
         if save:
             from tailored.segments.writeback import save_rfm
@@ -303,6 +306,8 @@ class Tailored:
         - ``"propensity"`` and ``"churn"``: ``cutoff`` (a date, required) and
           ``horizon_days`` (30 and 90 by default).
 
+        Each takes ``include_anonymous`` (default False: identified customers only).
+
         Returns the report (``traits_written`` says how many profiles were updated).
         """
         from tailored.store.traits import write_traits
@@ -333,12 +338,13 @@ class Tailored:
             if cutoff is None:
                 raise InvalidInput(f"predict({kind!r}) needs cutoff", field="cutoff")
             horizon = int(options.pop("horizon_days", 30 if kind == "propensity" else 90))
+            anonymous = bool(options.pop("include_anonymous", False))
             if options:
                 raise InvalidInput(f"unknown option(s) for {kind}: {', '.join(options)}",
                                    field=next(iter(options)))
             target = "purchase" if kind == "propensity" else "churn"
             with self.snapshot(backend) as source:
                 report, traits = run_propensity(source, cutoff=cutoff, horizon_days=horizon,
-                                                target=target)
+                                                target=target, include_anonymous=anonymous)
         report["traits_written"] = write_traits(self.store, traits) if write else 0
         return report

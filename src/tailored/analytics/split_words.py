@@ -44,7 +44,7 @@ class SplitWords:
         "count"}``."""
         if not self._pairs:
             return []
-        found = []
+        found: list[dict[str, Any]] = []
         for (a, b), n in self._pairs.items():
             if n < self.min_count or known_word(a + b):
                 continue

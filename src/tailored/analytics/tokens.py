@@ -131,7 +131,7 @@ def segment(text: str, language: str) -> list[str]:
     included for Chinese: jieba's cut for ``"zh"``, runs of letters and digits for ``"en"``."""
     lowered = plain_text(text).lower()
     if language == "zh":
-        return _jieba().lcut(lowered)  # type: ignore[attr-defined,no-any-return]
+        return _jieba().lcut(lowered)  # type: ignore[attr-defined]
     return _EN_WORD.findall(lowered)
 
 
