@@ -9,10 +9,13 @@ docs/configuration.md documents each (a test keeps the two in step).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -80,3 +83,27 @@ class Settings(BaseSettings):
         description="PostgreSQL URL analytics run on with `--backend postgres`; unset, the "
         "store's own database when it is PostgreSQL.",
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins whose pages may call the API from a browser (analytics.js), "
+        "comma-separated: https://shop.example,https://www.shop.example; * for any. Unset: "
+        "none (browsers are refused, server-side SDKs are unaffected).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        origins = []
+        for raw in value:
+            origin = str(raw).strip().rstrip("/")
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                                  or parts.path or parts.query or parts.fragment):
+                raise ValueError(f"{raw!r} is not an origin: give scheme://host[:port] with "
+                                 "no path, e.g. https://shop.example, or *")
+            origins.append(origin)
+        return origins

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from tailored import __version__
 from tailored.api.errors import install_error_handler
-from tailored.api.routes import catalog, people, recommendations, segment
+from tailored.api.openapi import install_openapi
+from tailored.api.routes import catalog, health, people, projects, recommendations, segment
 from tailored.config import Settings
 from tailored.ingest import Ingestor
 from tailored.store import Store
@@ -41,6 +43,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
-    for module in (segment, people, catalog, recommendations):
+    for module in (segment, projects, people, catalog, recommendations, health):
         app.include_router(module.router)
+    install_openapi(app)
+    if settings.cors_origins:
+        # Browsers ask first (a pre-flight) because analytics.js sends the write key in an
+        # Authorization header; no cookies are involved, so no credentials are allowed.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding",
+                           "X-Retry-Count"],
+            max_age=600)
     return app

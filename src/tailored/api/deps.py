@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from tailored.config import Settings
@@ -15,6 +16,7 @@ from tailored.recommend.training import ModelCache
 from tailored.store import Scope, Store
 
 __all__ = [
+    "DOCUMENTED_KEY",
     "IngestorDep",
     "ModelsDep",
     "SettingsDep",
@@ -60,6 +62,41 @@ _GRANTS: dict[str, set[str]] = {
 }
 
 
+class _KeyAsBasicUser(HTTPBasic):
+    """Basic auth with the key as the user and no password, as the Segment SDKs send it.
+
+    Declared for OpenAPI only: :func:`key_from_header` reads the key, and also takes one
+    without the trailing colon that FastAPI's own parser would refuse.
+    """
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+class _KeyAsBearer(HTTPBearer):
+    """The key as a Bearer token; declared for OpenAPI, read by :func:`key_from_header`."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_basic = _KeyAsBasicUser(
+    scheme_name="writeKey", auto_error=False,
+    description="The key as the Basic auth user with an empty password (`base64(key:)`), as "
+    "every Segment SDK sends its write key.")
+_bearer = _KeyAsBearer(scheme_name="bearerKey", auto_error=False,
+                       description="The key as a Bearer token.")
+
+
+async def _documented(basic: None = Security(_basic), bearer: None = Security(_bearer)) -> None:
+    """Puts both key schemes on an operation in the OpenAPI schema."""
+
+
+DOCUMENTED_KEY = Depends(_documented)
+"""A dependency that only documents how the key is sent (for routes that read it
+themselves, as the Segment calls do, to accept ``writeKey`` in the body too)."""
+
+
 def key_from_header(authorization: str | None) -> str | None:
     """The key from ``Basic base64(key:)`` (as the Segment SDKs send it) or ``Bearer key``."""
     if not authorization:
@@ -90,7 +127,7 @@ async def authorize(store: Store, key: str | None, scope: Scope) -> None:
 def require(scope: Scope) -> Any:
     """A dependency that lets only keys with ``scope`` through."""
 
-    async def check(request: Request, store: StoreDep) -> None:
+    async def check(request: Request, store: StoreDep, _: None = DOCUMENTED_KEY) -> None:
         await authorize(store, key_from_header(request.headers.get("authorization")), scope)
 
     return Depends(check)

@@ -1,10 +1,13 @@
-"""The handlers that turn Tailored's errors, and invalid request bodies, into responses."""
+"""The handlers that turn Tailored's errors, invalid request bodies, and the framework's own
+404 and 405 into responses of one shape: ``{"success": false, "error", "message"[, "field"]}``.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tailored.errors import InvalidInput, TailoredError, Unauthorized
 
@@ -41,6 +44,28 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     }, status_code=400)
 
 
+_HTTP_ERRORS = {404: "NotFound", 405: "MethodNotAllowed"}
+
+
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
+    # Raised by routing (no such path, or not that method), not by Tailored's own code.
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+        if request.method == "OPTIONS":
+            message += ("; to let web pages call the API, list their origins in "
+                        "TAILORED_CORS_ORIGINS")
+    else:
+        message = str(exc.detail)
+    return JSONResponse({"success": False, "error": _HTTP_ERRORS.get(exc.status_code,
+                                                                      "HTTPError"),
+                         "message": message},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(TailoredError, _handle)
     app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)

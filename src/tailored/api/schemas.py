@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tailored.catalog import Edge, Item
 from tailored.store.lookup import MatchKind
 
 __all__ = [
+    "ERROR_RESPONSES",
     "CatalogBody",
     "EdgesBody",
     "ErasedProfile",
     "ErasureResult",
+    "ErrorOut",
+    "HealthOut",
     "IngestResult",
+    "ProfileOut",
+    "ProfilesOut",
+    "RecommendationsOut",
     "RejectionOut",
+    "StatsOut",
     "UpsertResult",
 ]
 
@@ -59,4 +66,109 @@ class ErasureResult(BaseModel):
     erased: list[ErasedProfile]
 
 
-ProfileOut = dict[str, Any]
+
+class ErrorOut(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    model_config = ConfigDict(extra="allow")
+
+    success: bool = False
+    error: str = Field(description="The error's class: InvalidInput, NotFound, Unauthorized, "
+                       "Forbidden, PayloadTooLarge, MethodNotAllowed, ...")
+    message: str
+    field: str | None = Field(None, description="The part of the input that is wrong.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad input; `field` names the part that is wrong."},
+    401: {"model": ErrorOut, "description": "No key, or an unknown or revoked one."},
+    403: {"model": ErrorOut, "description": "The key lacks the scope this needs."},
+    413: {"model": ErrorOut, "description": "The body is over the size limit."},
+}
+"""The error answers every keyed route may give, for the OpenAPI schema."""
+
+
+class _Open(BaseModel):
+    # Typed where a client relies on a field; fields added later still pass through.
+    model_config = ConfigDict(extra="allow")
+
+
+class StatsOut(_Open):
+    events: int
+    events_by_type: dict[str, int] = Field(description="Track events by name, other calls "
+                                           "by type.")
+    events_by_call: dict[str, int] = Field(description="Events by Segment call type.")
+    events_by_platform: dict[str, int]
+    duplicates: int = Field(description="Repeated messageIds acknowledged and not stored.")
+    profiles: int
+    identified_profiles: int
+    identities: int
+    merges: int
+    relinks: int
+    items: int
+    edges: int
+
+
+class IdentityOut(BaseModel):
+    kind: str = Field(description="user_id, email, anonymous_id or device_id.")
+    value: str
+
+
+class DeviceOut(_Open):
+    device_id: str
+    platform: str
+    events: int
+    last_seen: str
+
+
+class ProfileOut(_Open):
+    profile_id: str
+    user_id: str | None
+    matched_by: str | None = Field(None, description="Which kind of id the look-up matched.")
+    identities: list[IdentityOut]
+    devices: list[DeviceOut]
+    platforms: list[str]
+    traits: dict[str, Any]
+    event_count: int
+    first_seen: str | None
+    last_seen: str | None
+    merged_from: list[str] = Field(description="Profiles merged into this one.")
+    merges: list[dict[str, Any]] | None = Field(None, description="With ?merges=true: every "
+                                                "merge and relink, with its cause.")
+
+
+class ProfileSummaryOut(_Open):
+    profile_id: str
+    user_id: str | None
+    identities: list[IdentityOut]
+    event_count: int
+
+
+class ProfilesOut(_Open):
+    profiles: list[ProfileSummaryOut]
+
+
+class RecommendedItemOut(_Open):
+    item_id: str
+    score: float
+    reason: str = Field(description="Why this item, in words a person can read.")
+
+
+class RecommendationsOut(_Open):
+    user: str = Field(description="The id asked about.")
+    profile_id: str | None = Field(description="Their profile; null for an unknown id, who "
+                                   "gets the cold-start list.")
+    model: str
+    items: list[RecommendedItemOut]
+    preferences: dict[str, list[dict[str, Any]]] = Field(description="The brands, "
+                                                         "categories and price bands they "
+                                                         "favour, strongest first.")
+    note: str | None = Field(None, description="Why the list is empty, when it is.")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok, or unavailable.")
+    backend: str = Field(description="sqlite or postgresql.")
+    store: str = Field(description="reachable, or why not.")
+    migration: str | None = Field(description="The schema revision the database is at.")
+    head: str | None = Field(description="The revision this version of Tailored expects.")

@@ -17,7 +17,7 @@ from tailored.store import reads
 from tailored.store.engine import create_store_engine, safe_url
 from tailored.store.erasure import erase_matches, people_to_erase
 from tailored.store.lookup import Match, every_match, first_match
-from tailored.store.migrate import upgrade
+from tailored.store.migrate import current_revision, head_revision, upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
 from tailored.store.tables import (
     api_keys,
@@ -102,6 +102,19 @@ class Store:
     def reading(self) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn:
             yield conn
+
+    def health(self) -> dict[str, Any]:
+        """Whether the database answers and its schema is the one this code expects:
+        ``{"ok", "backend", "store", "migration", "head"}``."""
+        head = head_revision()
+        try:
+            migration = current_revision(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            return {"ok": False, "backend": self.backend, "store": f"unreachable: {reason}",
+                    "migration": None, "head": head}
+        return {"ok": migration == head, "backend": self.backend, "store": "reachable",
+                "migration": migration, "head": head}
 
     # -- catalog and social graph ----------------------------------------------------
 

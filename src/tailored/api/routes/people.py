@@ -9,25 +9,39 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tailored.api.deps import StoreDep, require
-from tailored.api.schemas import ErasureResult
+from tailored.api.schemas import (
+    ERROR_RESPONSES,
+    ErasureResult,
+    ErrorOut,
+    ProfileOut,
+    ProfilesOut,
+    StatsOut,
+)
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["people"])
+_NOT_FOUND = {404: {"model": ErrorOut, "description": "No person holds this id."}}
+router = APIRouter(prefix="/v1", tags=["people"], responses=ERROR_RESPONSES)
 
 
-@router.get("/stats", dependencies=[require("read")])
+@router.get("/stats", response_model=StatsOut, dependencies=[require("read")])
 async def stats(store: StoreDep) -> dict[str, Any]:
+    """Counts of events (by name, call and platform), duplicates, profiles and merges."""
     return await run_in_threadpool(store.stats)
 
 
-@router.get("/profiles", dependencies=[require("read")])
+@router.get("/profiles", response_model=ProfilesOut,
+            dependencies=[require("read")])
 async def profiles(store: StoreDep, limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
+    """The people with the most events."""
     return {"profiles": await run_in_threadpool(store.profiles, limit)}
 
 
-@router.get("/profiles/{person}", dependencies=[require("read")])
+@router.get("/profiles/{person}", response_model=ProfileOut, response_model_exclude_unset=True,
+            dependencies=[require("read")], responses=_NOT_FOUND)
 async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[str, Any]:
+    """One person by any of their ids: user id, e-mail, anonymous id, device id or profile
+    id."""
     data = await run_in_threadpool(store.profile, person)
     if merges:
         data["merges"] = await run_in_threadpool(store.merge_history, person)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
+from tailored.api.schemas import ERROR_RESPONSES, ErrorOut, RecommendationsOut
 from tailored.recommend import MAX_K, Filters
 from tailored.recommend.training import recommendations_for
 
@@ -16,7 +17,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 
-@router.get("/recommendations/{person}", dependencies=[require("read")])
+@router.get("/recommendations/{person}", response_model=RecommendationsOut,
+            response_model_exclude_unset=True,
+            dependencies=[require("read")],
+            responses={**ERROR_RESPONSES, 404: {"model": ErrorOut, "description": (
+                "No trained model of that name.")}, 409: {"model": ErrorOut, "description": (
+                "The catalogue changed since the model was trained.")}})
 async def recommendations(
     person: str,
     models: ModelsDep,

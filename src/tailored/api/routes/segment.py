@@ -1,4 +1,5 @@
-"""The Segment HTTP tracking API: /v1/track, identify, page, screen, alias, group, batch.
+"""The Segment HTTP tracking API: /v1/track, identify, page, screen, alias, group, batch,
+and analytics.js's short paths for them (/v1/t, /v1/i, /v1/p, /v1/s, /v1/a, /v1/g, /v1/b).
 
 Speaks what the official SDKs send: the write key as the Basic auth user (or ``writeKey``
 in the body), JSON optionally gzip-compressed, a batch's ``sentAt`` and ``context`` applying
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tailored.api.body import read_json
 from tailored.api.deps import (
+    DOCUMENTED_KEY,
     IngestorDep,
     SettingsDep,
     StoreDep,
@@ -24,7 +26,8 @@ from tailored.api.deps import (
     get_models,
     key_from_header,
 )
-from tailored.api.schemas import IngestResult
+from tailored.api.schemas import ERROR_RESPONSES, IngestResult
+from tailored.api.segment_calls import SHORT_PATHS, request_body
 from tailored.config import Settings
 from tailored.errors import InvalidInput, NothingAccepted, PayloadTooLarge
 from tailored.ingest import IngestReport, Rejection
@@ -94,9 +97,9 @@ async def _ingest(
                         rejected=[r.to_dict() for r in rejected])  # type: ignore[misc]
 
 
-@router.post("/batch", response_model=IngestResult, summary="Send many events at once")
 async def batch(request: Request, store: StoreDep, ingestor: IngestorDep,
                 settings: SettingsDep) -> IngestResult:
+    """Send many events at once (up to 500 KB); each is accepted or rejected alone."""
     await _authorize_header(request, store)
     body = await read_json(request, settings.max_batch_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
@@ -130,9 +133,22 @@ def _single(call: str) -> Any:
         return await _ingest(request, [body], body, store, ingestor, settings)
 
     endpoint.__name__ = call
+    endpoint.__doc__ = (f"Send one {call} call (up to 32 KB). The key goes as the Basic auth "
+                        "user, a Bearer token, or `writeKey` in the body.")
     return endpoint
 
 
+def _register(path: str, call: str, endpoint: Any, summary: str) -> None:
+    router.post(f"/{path}", response_model=IngestResult, summary=summary,
+                name=f"{call}_{path}" if path != call else call,
+                dependencies=[DOCUMENTED_KEY], responses=ERROR_RESPONSES,
+                openapi_extra=request_body(call))(endpoint)
+
+
 for _call in _CALLS:
-    router.post(f"/{_call}", response_model=IngestResult, summary=f"Send one {_call} call")(
-        _single(_call))
+    _register(_call, _call, _single(_call), f"Send one {_call} call")
+_register("batch", "batch", batch, "Send many events at once")
+# analytics.js posts to the call's first letter; same handlers, same rules.
+for _short, _call in SHORT_PATHS.items():
+    _register(_short, _call, batch if _call == "batch" else _single(_call),
+              f"/v1/{_call} as analytics.js names it")
