@@ -20,7 +20,8 @@ from tailored.api.schemas import (
 
 __all__ = ["router"]
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "No person holds this id."}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No person holds this id."}}
 router = APIRouter(prefix="/v1", tags=["people"], responses=ERROR_RESPONSES)
 
 
