@@ -37,8 +37,14 @@ def test_tree_rules_read_as_the_rule_that_made_the_segment() -> None:
     rules = tree.explain()
     assert rules, "a tree that found the segment has a rule for it"
     best = rules[0]
-    assert any(c.startswith("orders > 2.") for c in best["conditions"])
-    assert any(c.startswith("recency_days ≤ ") for c in best["conditions"])
+    # In words, with the bounds for machines beside them.
+    assert "at least 3 orders" in best["conditions"]
+    assert any(c.startswith("last seen at most ") and c.endswith(" days ago")
+               for c in best["conditions"])
+    assert not any("_" in c or "≤" in c for c in best["conditions"])
+    bounds = {b["feature"]: b for b in best["bounds"]}
+    assert 2 <= bounds["orders"]["above"] < 3 and bounds["orders"]["at_most"] is None
+    assert 50 < bounds["recency_days"]["at_most"] < 70
     assert best["precision"] > 0.9
     assert best["text"].endswith(f"{best['customers']} customers")
     assert tree.model_.criterion == "entropy"
@@ -51,6 +57,7 @@ def test_logistic_coefficients_point_the_right_way() -> None:
     assert effects["orders"]["coefficient"] > 0
     assert effects["recency_days"]["coefficient"] < 0
     assert "multiplies the odds" in effects["orders"]["text"]
+    assert "more days since last seen (" in effects["recency_days"]["text"]
     assert "divides the odds" in effects["recency_days"]["text"]
     strongest = [e["feature"] for e in model.explain()][:2]
     assert set(strongest) == {"orders", "recency_days"}

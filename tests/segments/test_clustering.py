@@ -55,8 +55,32 @@ def test_portrait_names_the_feature_that_sets_a_cluster_apart() -> None:
     assert revenue["ratio"] == pytest.approx(100 / 28, abs=1e-3)
     assert "spends 3.6× the average (100 vs 28)" in small["summary"]
     assert "90% of their interest in Books (average 26%)" in small["summary"]
-    assert "100% have bought, once every 30 days" in small["summary"]
+    # One purchase each has no rhythm: no "once every 30 days".
+    assert "100% have bought, each once" in small["summary"]
+    assert "once every" not in small["summary"]
     assert describe_feature("recency_days", 3, 20).startswith("last seen 3 days ago")
+
+
+def test_portraits_never_say_zero_times_the_average() -> None:
+    assert describe_feature("revenue", 0.0, 129.0) == "spends nothing (average 129)"
+    assert describe_feature("revenue", 2.0, 129.0) == "spends 2% of the average (2 vs 129)"
+    assert describe_feature("revenue", 0.1, 129.0) == (
+        "spends under 1% of the average (0 vs 129)")
+    assert describe_feature("orders", 0.0, 1.5) == "no orders (average 1.5)"
+    assert describe_feature("orders", 1.5, 1.5) == (
+        "1.5 orders each, about the average (1.5)")
+    assert describe_feature("views", 1.0, 0.0) == (
+        "1.0 product views each, where the average is 0 (0.0)")
+    for mean in (0.0, 0.01, 0.04, 0.3):
+        assert "0.0×" not in describe_feature("carts", mean, 10.0)
+
+
+def test_cadence_counts_only_repeat_buyers() -> None:
+    frame = pd.DataFrame({"orders": [1.0, 1.0, 4.0, 2.0, 0.0],
+                          "tenure_days": [25.0, 25.0, 90.0, 30.0, 5.0]})
+    [portrait] = describe_clusters(frame, np.zeros(5, dtype=int))
+    assert portrait["summary"].endswith(
+        "80% have bought, 40% more than once (about one order every 20 days)")
 
 
 def _people(n: int) -> list[dict[str, object]]:

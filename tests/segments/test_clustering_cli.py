@@ -43,3 +43,12 @@ def test_cluster_bad_settings_are_refused(people: str, args: list[str]) -> None:
     result: Any = invoke(people, "cluster", *args, "--json")
     assert result.exit_code == 1
     assert isinstance(result.exception, InvalidInput)
+
+
+def test_cluster_shows_silhouette_as_a_table_not_a_dict(people: str) -> None:
+    r = invoke(people, "cluster", "--max-k", "4")
+    assert r.exit_code == 0, r.output
+    assert "{'2'" not in r.stdout and "silhouette by k:" not in r.stdout
+    rows = [line for line in r.stdout.splitlines() if line.strip().startswith("│ 2")]
+    assert rows and "chosen" in rows[0]
+    assert "once every" not in r.stdout and "0.0×" not in r.stdout

@@ -124,8 +124,16 @@ def cluster(
     data["seconds"] = round(time.perf_counter() - started, 3)
 
     def render(c: Console) -> None:
-        c.print(f"{data['customers']:,} customers in {data['k']} clusters "
-                f"(silhouette by k: {data['silhouette']})")
+        c.print(f"{data['customers']:,} customers in {data['k']} clusters")
+        if data["silhouette"]:
+            best = max(data["silhouette"].values())
+            table = Table("k", "silhouette", "", title="k by silhouette (higher: better "
+                          "separated clusters)")
+            for k_tried, score in data["silhouette"].items():
+                mark = "chosen" if int(k_tried) == data["k"] else (
+                    "best" if score == best else "")
+                table.add_row(k_tried, f"{score:.3f}", mark)
+            c.print(table)
         for portrait in data["clusters"]:
             c.print(f"- {portrait['summary']}")
         if line := _excluded_line(data):

@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tailored.errors import InvalidInput
+from tailored.segments.feature_text import feature_label, range_text
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -171,9 +172,12 @@ class SegmentTree(_SegmentClassifier):
                     counts = self.leaf_counts_[node]  # real customers, unweighted
                     share = counts / max(counts.sum(), 1.0)
                     size = int(counts.sum())
-                    conditions = [_bound_text(n, lo, hi) for n, (lo, hi) in bounds.items()]
+                    conditions = [range_text(n, lo, hi) for n, (lo, hi) in bounds.items()]
                     when = " and ".join(conditions) or "everyone"
-                    rules.append({"conditions": conditions, "customers": size,
+                    rules.append({"conditions": conditions, "bounds": [
+                                      {"feature": n, "above": _finite(lo), "at_most": _finite(hi)}
+                                      for n, (lo, hi) in bounds.items()],
+                                  "customers": size,
                                   "precision": round(float(share[cls]), 4),
                                   "text": f"{when} → in the segment: {share[cls]:.0%} of "
                                           f"{size} customers"})
@@ -188,11 +192,9 @@ class SegmentTree(_SegmentClassifier):
         return rules[:limit]
 
 
-def _bound_text(name: str, low: float, high: float) -> str:
-    """One feature's range on a tree path: the tightest bounds of its splits."""
-    if np.isfinite(low) and np.isfinite(high):
-        return f"{low:,.4g} < {name} ≤ {high:,.4g}"
-    return f"{name} > {low:,.4g}" if np.isfinite(low) else f"{name} ≤ {high:,.4g}"
+def _finite(bound: float) -> float | None:
+    """A tree path's bound for JSON: ``None`` for an open end."""
+    return round(float(bound), 6) if np.isfinite(bound) else None
 
 
 class SegmentLogistic(_SegmentClassifier):
@@ -257,7 +259,8 @@ class SegmentLogistic(_SegmentClassifier):
             times = factor if factor >= 1 else 1 / factor
             out.append({"feature": name, "coefficient": round(float(c), 4),
                         "odds_ratio": round(factor, 4), "std": round(float(sd), 4),
-                        "text": f"one standard deviation more {name} ({sd:,.3g}) {way} the "
-                                f"odds of being in the segment by {times:.2f}"})
+                        "text": f"one standard deviation more {feature_label(name)} "
+                                f"({sd:,.3g}) {way} the odds of being in the segment by "
+                                f"{times:.2f}"})
         out.sort(key=lambda r: -abs(r["coefficient"]))
         return out[:limit]

@@ -22,10 +22,19 @@ _LABELS = {"events": "events", "views": "product views", "carts": "cart adds",
            "orders": "orders", "purchase_days": "days with a purchase"}
 
 
-def _ratio(mean: float, overall: float) -> str:
+def _relative(mean: float, overall: float) -> str:
+    """The cluster's value against the average in words: "3.2× the average", "40% of the
+    average" (never "0.0×"), "about the average"."""
     if overall == 0:
-        return "n/a"
-    return f"{mean / overall:.1f}×"
+        return "where the average is 0"
+    ratio = mean / overall
+    if ratio >= 1.05:
+        return f"{ratio:,.1f}× the average"
+    if ratio > 0.95:
+        return "about the average"
+    if ratio >= 0.005:
+        return f"{ratio:.0%} of the average"
+    return "under 1% of the average"
 
 
 def describe_feature(name: str, mean: float, overall: float) -> str:
@@ -48,23 +57,35 @@ def describe_feature(name: str, mean: float, overall: float) -> str:
     if name == "tenure_days":
         return f"known for {mean:.0f} days (everyone: {overall:.0f})"
     if name == "revenue":
-        return f"spends {_ratio(mean, overall)} the average ({mean:,.0f} vs {overall:,.0f})"
+        if mean == 0:
+            return f"spends nothing (average {overall:,.0f})"
+        return f"spends {_relative(mean, overall)} ({mean:,.0f} vs {overall:,.0f})"
     if name == "avg_order_value":
-        return (f"orders worth {mean:,.0f} on average, {_ratio(mean, overall)} the average "
+        if mean == 0:
+            return f"no orders of any value (average order {overall:,.0f})"
+        return (f"orders worth {mean:,.0f} on average, {_relative(mean, overall)} "
                 f"({overall:,.0f})")
     label = _LABELS.get(name, name.replace("_", " "))
-    return f"{mean:,.1f} {label} each, {_ratio(mean, overall)} the average ({overall:,.1f})"
+    if mean == 0:
+        return f"no {label} (average {overall:,.1f})"
+    return f"{mean:,.1f} {label} each, {_relative(mean, overall)} ({overall:,.1f})"
 
 
 def _cadence(part: pd.DataFrame) -> str | None:
-    """How many have bought and how often, from the buyers' tenure and orders."""
+    """How many have bought, how many more than once, and how often those repeat buyers
+    order (days known per order: one purchase has no rhythm, so it gives none)."""
     if not {"tenure_days", "orders"} <= set(part.columns):
         return None
     buyers = part[part["orders"] > 0]
     if buyers.empty:
         return "none has bought yet"
-    every = float(buyers["tenure_days"].sum()) / float(buyers["orders"].sum())
-    return f"{len(buyers) / len(part):.0%} have bought, once every {every:.0f} days"
+    bought = f"{len(buyers) / len(part):.0%} have bought"
+    repeat = buyers[buyers["orders"] >= 2]
+    if repeat.empty:
+        return f"{bought}, each once"
+    every = float(repeat["tenure_days"].sum()) / float(repeat["orders"].sum())
+    return (f"{bought}, {len(repeat) / len(part):.0%} more than once (about one order "
+            f"every {every:.0f} days)")
 
 
 def describe_clusters(frame: pd.DataFrame, labels: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
