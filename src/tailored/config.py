@@ -8,6 +8,8 @@ docs/configuration.md documents each (a test keeps the two in step).
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -107,3 +109,23 @@ class Settings(BaseSettings):
                                  "no path, e.g. https://shop.example, or *")
             origins.append(origin)
         return origins
+    snapshot_dir: Path | None = Field(
+        default=None,
+        description="Folder of the store's Parquet snapshot that analytics, segment and "
+        "prediction commands read, kept and brought up to date between runs (only what "
+        "changed is written). Unset: beside a SQLite store (store.db → store-snapshot), "
+        "else a folder named after the database under the user's cache folder.",
+    )
+
+    def store_snapshot_dir(self) -> Path:
+        """Where the store's own snapshot is kept (``snapshot_dir``, or its default)."""
+        if self.snapshot_dir is not None:
+            return self.snapshot_dir
+        url = self.database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+            return db.with_name(f"{db.stem}-snapshot")
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        return cache / "tailored" / "snapshots" / digest
+

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from tailored.cli.app import app
 from tailored.store import Store
+from tailored.store.snapshot_files import read_snapshot_table
 
 TS = "2026-01-01T10:00:00Z"
 PHONE = {"device": {"id": "phone-1", "type": "ios"}, "os": {"name": "iOS"}}
@@ -411,7 +411,7 @@ def test_export_writes_seven_parquet_files_and_manifest(cli: Any, loaded: None, 
     manifest = data_of(cli("export", "--out", str(out), "--json"))
     assert set(manifest["tables"]) == set(SNAPSHOT_FILES)
     assert json.loads((out / "manifest.json").read_text())["tables"] == manifest["tables"]
-    counts = {name: pq.read_table(out / f"{name}.parquet").num_rows for name in SNAPSHOT_FILES}
+    counts = {name: read_snapshot_table(out, name).num_rows for name in SNAPSHOT_FILES}
     assert counts == manifest["tables"]
     stats = store.stats()
     assert counts["events"] == stats["events"] == len(EVENTS)
@@ -420,7 +420,7 @@ def test_export_writes_seven_parquet_files_and_manifest(cli: Any, loaded: None, 
     assert counts["items"] == counts["edges"] == 0
     # Product Viewed p1, p2, p3 and the order's one product.
     assert counts["interactions"] == 4
-    events = pq.read_table(out / "events.parquet").to_pylist()
+    events = read_snapshot_table(out, "events").to_pylist()
     assert {e["message_id"] for e in events} == {e["messageId"] for e in EVENTS}
 
 

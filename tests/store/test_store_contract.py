@@ -15,6 +15,7 @@ from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound
 from tailored.ingest import Ingestor
 from tailored.store import Store
+from tailored.store.snapshot_files import read_snapshot_table
 from tailored.store.snapshots import export_snapshot
 from tailored.store.tables import events, identities, profiles
 
@@ -236,7 +237,7 @@ def test_snapshot_exports_events_interactions_and_catalog(store: Store, tmp_path
     assert manifest["tables"] == {"events": 4, "interactions": 4, "profiles": 2,
                                   "identities": 3, "items": 1, "edges": 1,
                                   "segment_members": 0}
-    inter = pq.read_table(tmp_path / "snap" / "interactions.parquet").to_pylist()
+    inter = read_snapshot_table(tmp_path / "snap", "interactions").to_pylist()
     order = [r for r in inter if r["event"] == "Order Completed"]
     assert {r["item_id"] for r in order} == {"p1", "p2"}
     assert [r["value"] for r in order if r["item_id"] == "p1"] == [40.0]

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from tailored.errors import InvalidInput
 from tailored.extras import require
+from tailored.store.snapshot_files import PARTITIONED, table_files, table_glob
 from tailored.store.snapshots import SCHEMAS, SNAPSHOT_TABLES
 
 __all__ = ["BACKENDS", "NUMBER_PATTERN", "Source", "json_pointer", "numeric", "open_postgres",
@@ -116,15 +117,26 @@ def _check_snapshot(folder: Path) -> None:
                            "`tailored export --out FOLDER` first", field="snapshot")
 
 
+def _present(folder: Path) -> list[str]:
+    """The snapshot's tables: partitioned ones always (maybe empty), the others when their
+    file is there."""
+    return [n for n in SNAPSHOT_TABLES if n in PARTITIONED or table_files(folder, n)]
+
+
 def open_snapshot(folder: Path) -> Source:
     """The snapshot in ``folder`` on an in-process DuckDB (its Parquet files read in place)."""
     _check_snapshot(folder)
     con = ibis.duckdb.connect()
     tables = {}
-    for name in SNAPSHOT_TABLES:
-        path = Path(folder) / f"{name}.parquet"
-        if path.exists():
-            tables[name] = con.read_parquet(path, table_name=name)
+    for name in _present(folder):
+        pattern = table_glob(folder, name)
+        if pattern is None:  # no events yet: an empty table of the right shape
+            tables[name] = con.create_table(name, schema=ibis.Schema.from_pyarrow(
+                SCHEMAS[name]), temp=True)
+        else:
+            # The day is in the folder names; the tables keep the snapshot's own columns.
+            tables[name] = con.read_parquet(pattern, table_name=name,
+                                            hive_partitioning=False)
     return Source(con=con, backend="duckdb", folder=Path(folder), _tables=tables)
 
 
@@ -169,7 +181,7 @@ def open_postgres(folder: Path, url: str, *, schema: str | None = None) -> Sourc
         raise InvalidInput(f"the postgres backend needs a postgresql:// URL, got {url!r}",
                            field="analytics_url")
     url = _pg_url(url)
-    present = [n for n in SNAPSHOT_TABLES if (Path(folder) / f"{n}.parquet").exists()]
+    present = _present(folder)
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for name in present:
@@ -180,9 +192,9 @@ def open_postgres(folder: Path, url: str, *, schema: str | None = None) -> Sourc
             names = ", ".join(f'"{f.name}"' for f in schema_)
             with cur.copy(f'COPY {schema}."{name}" ({names}) FROM STDIN '
                           "WITH (FORMAT csv)") as copy:
-                for batch in pq.ParquetFile(Path(folder) / f"{name}.parquet").iter_batches(
-                        batch_size=50_000):
-                    copy.write(_csv_batch(batch, schema_))
+                for path in table_files(folder, name):
+                    for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
+                        copy.write(_csv_batch(batch, schema_))
             cur.execute(f'ANALYZE {schema}."{name}"')
     parts = re.match(r"^postgresql://(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?"
                      r"(?P<host>[^:/?]*)?(?::(?P<port>\d+))?/(?P<database>[^?]*)", url)

@@ -3,7 +3,6 @@ which engine."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,21 +55,20 @@ def parse_as_of(text: str | None) -> datetime | None:
 @contextmanager
 def analytics_source(ctx: typer.Context, backend: str = "duckdb",
                      snapshot: Path | None = None) -> Iterator[Source]:
-    """The store's data as Ibis tables on ``backend``: ``snapshot`` if given, else a fresh
-    snapshot of the store in a temporary folder (removed afterwards)."""
+    """The store's data as Ibis tables on ``backend``: ``snapshot`` if given, else the
+    store's own snapshot (``snapshot_dir``), first brought up to date with the store."""
     from tailored.analytics.source import opened
+    from tailored.store.snapshot_files import snapshot_lock
     from tailored.store.snapshots import export_snapshot
 
     state = state_of(ctx)
     settings = state.settings
     url = settings.analytics_url or (
         settings.database_url if settings.database_url.startswith("postgres") else None)
-    if snapshot is not None:
-        with opened(snapshot, backend, url=url) as source:
-            yield source
-        return
-    with tempfile.TemporaryDirectory(prefix="tailored-snapshot-") as tmp:
+    if snapshot is None:
+        snapshot = settings.store_snapshot_dir()
         with progress(ctx, "snapshot") as advance:
-            export_snapshot(state.store, Path(tmp), on_progress=advance)
-        with opened(Path(tmp), backend, url=url) as source:
-            yield source
+            export_snapshot(state.store, snapshot, on_progress=advance)
+    # Held while the queries run: a refresh by another command waits for them to finish.
+    with snapshot_lock(snapshot, exclusive=False), opened(snapshot, backend, url=url) as source:
+        yield source

@@ -48,16 +48,16 @@ def _movielens_table(path: Path) -> Any:
 def _store_table(ctx: typer.Context) -> tuple[Any, Any]:
     """The store's interactions as a table, and its items and social ties as side data."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from tailored.evaluate import InteractionTable
     from tailored.recommend import SideData
+    from tailored.store.snapshot_files import read_snapshot_table
     from tailored.store.snapshots import export_snapshot
 
     with tempfile.TemporaryDirectory(prefix="tailored-eval-") as tmp:
         export_snapshot(state_of(ctx).store, Path(tmp))
-        t = pq.read_table(Path(tmp) / "interactions.parquet",
-                          columns=["profile_id", "item_id", "timestamp", "rating"])
+        t = read_snapshot_table(Path(tmp), "interactions",
+                                columns=["profile_id", "item_id", "timestamp", "rating"])
         side = SideData.from_snapshot(Path(tmp))
     table = InteractionTable(
         t["profile_id"].to_numpy(zero_copy_only=False),

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from tailored.errors import InvalidInput
+from tailored.store.snapshot_files import read_snapshot_table, table_files
 
 __all__ = ["DEFAULT_WEIGHTS", "SIGNAL_VERBS", "Interactions", "Weights"]
 
@@ -137,14 +138,14 @@ class Interactions:
     def from_snapshot(
         cls, folder: Path, weights: Weights | None = None, *, now: datetime | None = None,
     ) -> Interactions:
-        """From a snapshot's interactions.parquet (and items.parquet for the full catalogue)."""
+        """From a snapshot's interactions (and items.parquet for the full catalogue)."""
         weights = weights or Weights()
-        path = Path(folder) / "interactions.parquet"
-        if not path.exists():
-            raise InvalidInput(f"no interactions.parquet in {folder}: export a snapshot first",
+        if not table_files(folder, "interactions") and not (
+                Path(folder) / "manifest.json").exists():
+            raise InvalidInput(f"no interactions in {folder}: export a snapshot first",
                                field="snapshot")
-        table = pq.read_table(path, columns=["profile_id", "item_id", "signal", "timestamp",
-                                             "rating", "value"])
+        table = read_snapshot_table(folder, "interactions", columns=[
+            "profile_id", "item_id", "signal", "timestamp", "rating", "value"])
         signal = table["signal"].to_numpy(zero_copy_only=False)
         known = {s: weights.per_signal.get(s, 0.0) for s in DEFAULT_WEIGHTS}
         w = np.array([known.get(s, 0.0) if s is not None else known["other"]

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tailored.errors import AmbiguousPerson
+from tailored.store.changes import mark_history_changed
 from tailored.store.lookup import Match, every_match
 from tailored.store.personal import PersonalData
 from tailored.store.tables import (
@@ -54,6 +55,8 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData) -> dict
     user_ids = [personal.reveal_identity("user_id", v) for v in conn.scalars(
         sa.select(identities.c.value).where(identities.c.profile_id == pid,
                                             identities.c.kind == "user_id"))]
+    # Snapshots must rebuild the days this person's history lay on.
+    mark_history_changed(conn, pids)
     statements = {
         "events": events.delete().where(events.c.profile_id.in_(pids)),
         "identities": identities.delete().where(identities.c.profile_id.in_(pids)),

@@ -1,211 +1,200 @@
 """Parquet snapshots of the store, which analytics, training and Spark read.
 
-One folder per snapshot: events, interactions (one row per person × item × event, with
-products of an order on rows of their own), profiles, identities, items and edges, plus a
-manifest. Everything streams in chunks, so a snapshot of any size fits in memory.
+A snapshot is a folder: events and interactions partitioned by day
+(``events/day=YYYY-MM-DD/part-….parquet``), one file each for profiles, identities, items,
+edges and segment members, and a manifest saying what it holds and what moment of the
+store it is. Everything streams in chunks, so a snapshot of any size fits in memory.
+
+:func:`export_snapshot` into a folder that already holds a snapshot of the same store brings
+it up to date rather than writing it again:
+
+* nothing changed — nothing is written (not even the manifest);
+* new events — added to their days as new parts;
+* history changed in place (a merge moved a person's events, an erasure or a purge deleted
+  some: the store's history marker, see :mod:`tailored.store.changes`) — the days it lay on
+  are rewritten from the store;
+* a side table's fingerprint moved — that file is rewritten.
+
+Anything it cannot account for (another store, a marker that went back, a row count that
+does not add up, an interrupted refresh) rebuilds the whole snapshot.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import os
+import shutil
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from tailored.events import signal_of
-from tailored.store.store import Store
-from tailored.store.tables import (
-    edges,
-    events,
-    identities,
-    items,
-    profiles,
-    segment_membership,
+from tailored.store.changes import EVERY_DAY, changed_days
+from tailored.store.snapshot_days import DayCounts, clear_days, compact_days, write_days
+from tailored.store.snapshot_files import PARTITIONED, snapshot_lock
+from tailored.store.snapshot_schema import SCHEMAS, SNAPSHOT_TABLES, interaction_rows
+from tailored.store.snapshot_side import SIDE_TABLES, write_side_table
+from tailored.store.snapshot_state import (
+    StoreMarks,
+    ensure_store_id,
+    read_marks,
+    read_store_id,
 )
+from tailored.store.store import Store
 
-__all__ = ["SNAPSHOT_TABLES", "export_snapshot", "interaction_rows"]
+__all__ = ["SCHEMAS", "SNAPSHOT_TABLES", "export_snapshot", "interaction_rows",
+           "read_manifest"]
 
-_TS = pa.timestamp("us", tz="UTC")
-_JSON = pa.string()  # nested documents as JSON text: every engine reads it
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "events": pa.schema([
-        ("message_id", pa.string()), ("type", pa.string()), ("event", pa.string()),
-        ("name", pa.string()), ("profile_id", pa.string()), ("user_id", pa.string()),
-        ("anonymous_id", pa.string()), ("device_id", pa.string()), ("platform", pa.string()),
-        ("timestamp", _TS), ("received_at", _TS), ("context", _JSON), ("properties", _JSON),
-        ("traits", _JSON),
-    ]),
-    "interactions": pa.schema([
-        ("profile_id", pa.string()), ("item_id", pa.string()), ("event", pa.string()),
-        ("signal", pa.string()), ("timestamp", _TS), ("rating", pa.float64()),
-        ("quantity", pa.float64()), ("price", pa.float64()), ("value", pa.float64()),
-        ("platform", pa.string()), ("message_id", pa.string()),
-    ]),
-    "profiles": pa.schema([
-        ("profile_id", pa.string()), ("user_id", pa.string()), ("traits", _JSON),
-        ("first_seen", _TS), ("last_seen", _TS), ("created_at", _TS),
-    ]),
-    "identities": pa.schema([
-        ("kind", pa.string()), ("value", pa.string()), ("profile_id", pa.string()),
-        ("first_seen", _TS), ("linked_at", _TS),
-    ]),
-    "items": pa.schema([
-        ("item_id", pa.string()), ("title", pa.string()), ("description", pa.string()),
-        ("category", pa.list_(pa.string())), ("brand", pa.string()), ("price", pa.float64()),
-        ("currency", pa.string()), ("tags", pa.list_(pa.string())), ("attributes", _JSON),
-        ("image_url", pa.string()), ("available", pa.bool_()), ("updated_at", _TS),
-    ]),
-    "edges": pa.schema([
-        ("src", pa.string()), ("dst", pa.string()), ("src_profile", pa.string()),
-        ("dst_profile", pa.string()), ("kind", pa.string()), ("weight", pa.float64()),
-    ]),
-    # Current segment members (canonical profile ids), so analytics can group by segment.
-    "segment_members": pa.schema([("profile_id", pa.string()), ("segment", pa.string())]),
-}
-SNAPSHOT_TABLES = tuple(SCHEMAS)
+VERSION = 2
+# Past this many changed days one scan of everything is as cheap as picking them out.
+_MOST_DAYS = 500
 
 
-def _num(v: Any) -> float | None:
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of the snapshot in ``folder``; None when there is none or it is
+    unreadable."""
     try:
-        return None if v is None or isinstance(v, bool) else float(v)
-    except (TypeError, ValueError):
+        manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
-def interaction_rows(row: Any) -> Iterator[dict[str, Any]]:
-    """The person-item interactions one track event holds."""
-    props = row.properties or {}
-    signal = signal_of(row.event)
-    base = {"profile_id": row.profile_id, "event": row.event,
-            "signal": signal.value if signal else None, "timestamp": row.timestamp,
-            "platform": row.platform, "message_id": row.message_id}
-    products = props.get("products")
-    if isinstance(products, list) and products and row.event != "Product List Viewed":
-        for p in products:
-            if isinstance(p, dict) and p.get("product_id") is not None:
-                q: float = _num(p.get("quantity")) or 1.0
-                price = _num(p.get("price"))
-                yield {**base, "item_id": str(p["product_id"]), "rating": None, "quantity": q,
-                       "price": price, "value": q * price if price is not None else None}
-        return
-    if props.get("product_id") is not None:
-        quantity, price = _num(props.get("quantity")), _num(props.get("price"))
-        value = _num(props.get("value"))
-        if value is None and price is not None:
-            value = (quantity or 1.0) * price
-        yield {**base, "item_id": str(props["product_id"]), "rating": _num(props.get("rating")),
-               "quantity": quantity, "price": price, "value": value}
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    partial = Path(folder) / "manifest.json.partial"
+    partial.write_text(json.dumps(manifest, indent=2))
+    os.replace(partial, Path(folder) / "manifest.json")
 
 
-class _Writer:
-    def __init__(self, folder: Path, name: str) -> None:
-        self.path = folder / f"{name}.parquet"
-        self.schema = SCHEMAS[name]
-        self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self.rows = 0
+def _why_rebuild(old: dict[str, Any] | None, marks: StoreMarks) -> str | None:
+    """Why the snapshot in the folder cannot be brought up to date; None when it can."""
+    if old is None:
+        return "no snapshot in the folder"
+    state = old.get("state")
+    if old.get("version") != VERSION or not isinstance(state, dict):
+        return "a snapshot of an older format"
+    if state.get("store_id") != marks.store_id:
+        return "a snapshot of another store"
+    if (state.get("last_event_id", 0) > marks.last_event_id
+            or state.get("history_mark", 0) > marks.history_mark):
+        return "the store went back past the snapshot (restored or recreated)"
+    return None
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
-            self.rows += len(rows)
 
-    def close(self) -> None:
-        self.writer.close()
-
-
-def _dump(doc: Any) -> str:
-    return orjson.dumps(doc, default=str).decode()
+def _clear(folder: Path) -> None:
+    for name in PARTITIONED:
+        shutil.rmtree(Path(folder) / name, ignore_errors=True)
+        (Path(folder) / f"{name}.parquet").unlink(missing_ok=True)  # the older layout
 
 
 def export_snapshot(
-    store: Store, folder: Path, *, chunk: int = 50_000,
+    store: Store, folder: Path, *, chunk: int = 50_000, full: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Write a snapshot of the store into ``folder``; return its manifest."""
+    """Bring the snapshot in ``folder`` up to date with the store (write it whole when the
+    folder holds none, or with ``full``); return its manifest, whose ``refresh`` says what
+    was done."""
+    started = time.perf_counter()
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    personal = store.personal
-    counts: dict[str, int] = {}
     with store.reading() as conn:
-        # One read transaction: every file of the snapshot sees the same moment.
+        known = read_store_id(conn)
+    if known is None:
+        with store.transaction() as conn:
+            ensure_store_id(conn)
+    with snapshot_lock(folder, exclusive=True), store.reading() as conn:
+        if conn.dialect.name == "postgresql":
+            # One moment for every file: a snapshot transaction, not one per statement.
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         conn.begin()
-        ev_out, ix_out = _Writer(folder, "events"), _Writer(folder, "interactions")
-        done = 0
-        result = conn.execution_options(yield_per=chunk).execute(
-            sa.select(events).order_by(events.c.id))
-        for part in result.partitions():
-            ev_rows: list[dict[str, Any]] = []
-            ix_rows: list[dict[str, Any]] = []
-            for r in part:
-                ev_rows.append({
-                    "message_id": r.message_id, "type": r.type, "event": r.event,
-                    "name": r.name, "profile_id": r.profile_id, "user_id": r.user_id,
-                    "anonymous_id": r.anonymous_id, "device_id": r.device_id,
-                    "platform": r.platform, "timestamp": r.timestamp,
-                    "received_at": r.received_at,
-                    "context": _dump(personal.reveal_context(r.context)),
-                    "properties": _dump(r.properties),
-                    "traits": _dump(personal.reveal_traits(r.traits)),
-                })
-                if r.type == "track":
-                    ix_rows.extend(interaction_rows(r))
-            ev_out.write(ev_rows)
-            ix_out.write(ix_rows)
-            done += len(ev_rows)
-            if on_progress:
-                on_progress(done)
-        for w in (ev_out, ix_out):
-            w.close()
-            counts[w.path.stem] = w.rows
-
-        def simple(name: str, query: sa.Select[Any], convert: Callable[[Any], dict[str, Any]]
-                   ) -> None:
-            w = _Writer(folder, name)
-            for part in conn.execution_options(yield_per=chunk).execute(query).partitions():
-                w.write([convert(r) for r in part])
-            w.close()
-            counts[name] = w.rows
-
-        simple("profiles", sa.select(profiles).where(profiles.c.merged_into.is_(None)),
-               lambda r: {"profile_id": r.profile_id, "user_id": r.user_id,
-                          "traits": _dump(personal.reveal_traits(r.traits)),
-                          "first_seen": r.first_seen, "last_seen": r.last_seen,
-                          "created_at": r.created_at})
-        simple("identities", sa.select(identities),
-               lambda r: {"kind": r.kind, "value": personal.reveal_identity(r.kind, r.value),
-                          "profile_id": r.profile_id, "first_seen": r.first_seen,
-                          "linked_at": r.linked_at})
-        simple("items", sa.select(items),
-               lambda r: {**{c: getattr(r, c) for c in (
-                   "item_id", "title", "description", "category", "brand", "price", "currency",
-                   "tags", "image_url", "available", "updated_at")},
-                   "attributes": _dump(r.attributes)})
-        src_id, dst_id = identities.alias("s"), identities.alias("d")
-        edge_query = (
-            sa.select(edges, src_id.c.profile_id.label("src_profile"),
-                      dst_id.c.profile_id.label("dst_profile"))
-            .outerjoin(src_id, sa.and_(src_id.c.kind == "user_id", src_id.c.value == edges.c.src))
-            .outerjoin(dst_id, sa.and_(dst_id.c.kind == "user_id", dst_id.c.value == edges.c.dst))
-        )
-        simple("edges", edge_query, lambda r: {
-            "src": r.src, "dst": r.dst, "src_profile": r.src_profile,
-            "dst_profile": r.dst_profile, "kind": r.kind, "weight": r.weight})
-        member = sa.func.coalesce(profiles.c.merged_into, segment_membership.c.profile_id)
-        simple("segment_members", sa.select(member.label("profile_id"),
-                                             segment_membership.c.segment).distinct()
-               .select_from(segment_membership.outerjoin(
-                   profiles, profiles.c.profile_id == segment_membership.c.profile_id))
-               .where(segment_membership.c.left_at.is_(None)),
-               lambda r: {"profile_id": r.profile_id, "segment": r.segment})
-        conn.rollback()
-    manifest = {"created_at": datetime.now(UTC).isoformat(), "store": store.url,
-                "backend": store.backend, "tables": counts, "format": "parquet",
-                "version": 1}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        try:
+            manifest = _refresh(conn, store, folder, full=full, chunk=chunk,
+                                on_progress=on_progress)
+        finally:
+            conn.rollback()
+    manifest["refresh"]["seconds"] = round(time.perf_counter() - started, 3)
     return manifest
+
+
+def _refresh(conn: sa.Connection, store: Store, folder: Path, *, full: bool, chunk: int,
+             on_progress: Callable[[int], None] | None) -> dict[str, Any]:
+    marks = read_marks(conn)
+    old = read_manifest(folder)
+    reason = "asked for a full export" if full else _why_rebuild(old, marks)
+    days: DayCounts = {}
+    rebuilt: set[str] = set()
+    appended: DayCounts = {}
+    if reason is None:
+        assert old is not None
+        state = old["state"]
+        days = {d: list(c) for d, c in old.get("days", {}).items()}
+        changed = changed_days(conn, state["history_mark"], marks.history_mark)
+        if EVERY_DAY in changed:
+            reason = "history changed on every day (a purge)"
+        elif len(changed) > _MOST_DAYS:
+            reason = f"history changed on {len(changed)} days"
+        else:
+            rebuilt = changed
+    side_changed = [n for n in SIDE_TABLES if reason is not None
+                    or old is None or old["state"]["side"].get(n) != marks.side[n]
+                    or not (folder / f"{n}.parquet").exists()]
+    if (reason is None and not rebuilt and not side_changed
+            and old is not None and old["state"]["last_event_id"] == marks.last_event_id):
+        return {**old, "refresh": {"mode": "reused", "reason": "the store has not changed"}}
+
+    # From here the folder is in flux: without a manifest, an interrupted refresh is
+    # rebuilt next time instead of being trusted.
+    (folder / "manifest.json").unlink(missing_ok=True)
+    personal = store.personal
+    tag = f"{marks.last_event_id:012d}"
+    if reason is None:
+        assert old is not None
+        clear_days(folder, rebuilt)
+        for day in rebuilt:
+            days.pop(day, None)
+        days.update(write_days(conn, folder, personal, after=0, upto=marks.last_event_id,
+                               days=rebuilt, tag=tag, chunk=chunk))
+        appended = write_days(conn, folder, personal, after=old["state"]["last_event_id"],
+                              upto=marks.last_event_id, skip_days=rebuilt, tag=tag,
+                              chunk=chunk, on_progress=on_progress)
+        for day, (n_events, n_interactions) in appended.items():
+            have = days.setdefault(day, [0, 0])
+            have[0] += n_events
+            have[1] += n_interactions
+        compact_days(folder, appended)
+        if sum(c[0] for c in days.values()) != marks.events:
+            reason = "the events in the snapshot did not add up to the store's"
+    if reason is not None:
+        _clear(folder)
+        days = write_days(conn, folder, personal, after=0, upto=marks.last_event_id,
+                          tag=tag, chunk=chunk, on_progress=on_progress)
+        side_changed = list(SIDE_TABLES)
+    counts = dict(old.get("tables", {})) if old is not None and reason is None else {}
+    for name in side_changed:
+        counts[name] = write_side_table(conn, folder, name, personal, chunk=chunk)
+    counts["events"] = sum(c[0] for c in days.values())
+    counts["interactions"] = sum(c[1] for c in days.values())
+    now = datetime.now(UTC).isoformat()
+    manifest = {
+        "created_at": old["created_at"] if old is not None and reason is None else now,
+        "updated_at": now, "store": store.url, "backend": store.backend,
+        "tables": {name: counts.get(name, 0) for name in SNAPSHOT_TABLES},
+        "format": "parquet", "version": VERSION,
+        "layout": {"partitioned_by": "day", "partitioned": list(PARTITIONED),
+                   "hive": True},
+        "state": {"store_id": marks.store_id, "last_event_id": marks.last_event_id,
+                  "history_mark": marks.history_mark, "events": marks.events,
+                  "side": marks.side},
+        "days": dict(sorted(days.items())),
+    }
+    _write_manifest(folder, manifest)
+    return {**manifest, "refresh": {
+        "mode": "full" if reason is not None else "incremental",
+        "reason": reason or "brought up to date",
+        "events_appended": sum(c[0] for c in appended.values()),
+        "days_appended": len(appended), "days_rebuilt": len(rebuilt),
+        "tables_rewritten": (sorted(side_changed) if reason is None
+                             else list(SNAPSHOT_TABLES))}}

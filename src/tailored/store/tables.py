@@ -12,6 +12,7 @@ __all__ = [
     "duplicates",
     "edges",
     "events",
+    "history_changes",
     "identities",
     "items",
     "merges",
@@ -195,4 +196,16 @@ segment_membership = sa.Table(
     sa.Column("left_at", UTCDateTime, nullable=True),
     sa.Index("ix_segment_membership_segment_left_at", "segment", "left_at"),
     sa.Index("ix_segment_membership_profile_id", "profile_id"),
+)
+
+# Days of stored history that changed in place: events moved to another person by a merge,
+# or deleted by an erasure or a purge. New events need no row here (snapshots find them by
+# id); these are what a snapshot cannot see by new rows alone. A row is written in the same
+# transaction as the change; its id is the store's history marker. day "*" means every day.
+history_changes = sa.Table(
+    "history_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
 )

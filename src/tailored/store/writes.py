@@ -21,6 +21,7 @@ from tailored.identity import (
     parse_trait_time,
     trait_time_text,
 )
+from tailored.store.changes import mark_history_changed
 from tailored.store.personal import PersonalData
 from tailored.store.tables import counters, duplicates, events, identities, merges, profiles
 
@@ -305,12 +306,16 @@ def apply_graph(
     forward = {m.from_profile: graph.canonical(m.from_profile)
                for m in graph.merges if m.kind == "merge"}
     if forward:
+        # The days this history lies on change: snapshots must rebuild them.
+        mark_history_changed(conn, list(forward), now)
         _move_history(conn, forward)
     for move in graph.moves:
         # An alias took an anonymous id from one identified person to another: its
         # anonymous events go along, the rest of that person's history stays.
         source, into = graph.canonical(move.from_profile), graph.canonical(move.into_profile)
         if source != into:
+            mark_history_changed(conn, [source], now, only=sa.and_(
+                events.c.anonymous_id == move.anonymous_id, events.c.user_id.is_(None)))
             conn.execute(events.update().where(
                 events.c.profile_id == source, events.c.anonymous_id == move.anonymous_id,
                 events.c.user_id.is_(None)).values(profile_id=into))
