@@ -244,3 +244,17 @@ def test_segment_rfm_keeps_the_stores_snapshot_and_reuses_it(
     assert files_and_times(folder) == before
     ingest(shop, ev(userId="u7", day=2))
     assert rfm()["customers"] == first["customers"] + 1
+
+
+def test_an_alias_that_moves_anonymous_events_rebuilds_their_day(store: Store, tmp_path: Path
+                                                                 ) -> None:
+    ingest(store, ev(kind="identify", userId="v", anonymousId="shared", day=0),
+           ev(anonymousId="shared", day=1), ev(userId="v", day=2), ev(userId="u", day=3))
+    folder = tmp_path / "snap"
+    export_snapshot(store, folder)
+    mark = _mark(store)
+    ingest(store, ev(kind="alias", userId="u", previousId="shared", day=4))
+    assert store.stats()["merges"] == 0 and _mark(store) > mark
+    refreshed = export_snapshot(store, folder)
+    assert refreshed["refresh"]["days_rebuilt"] == 1  # only the anonymous event's day
+    assert_same_as_full_export(store, folder, tmp_path)

@@ -56,7 +56,8 @@ def ensure_store_id(conn: sa.Connection) -> int:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(counters).values(name=_STORE_ID, value=secrets.randbits(62))
                  .on_conflict_do_nothing(index_elements=["name"]))
-    return int(conn.scalar(sa.select(counters.c.value).where(counters.c.name == _STORE_ID)))
+    return int(conn.scalar(sa.select(counters.c.value).where(counters.c.name == _STORE_ID))
+               or 0)
 
 
 def _text(value: Any) -> Any:
@@ -70,7 +71,7 @@ def read_marks(conn: sa.Connection) -> StoreMarks:
     mark = history_mark(conn)
     graph = graph_version(conn)
 
-    def row(query: sa.Select[Any]) -> list[Any]:
+    def row(query: sa.Select[Any, *tuple[Any, ...]]) -> list[Any]:
         return [_text(v) for v in conn.execute(query).one()]
 
     people = [graph, mark, *row(sa.select(sa.func.count()).select_from(profiles))]
