@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -94,3 +95,22 @@ def test_forecast_follows_a_trend() -> None:
 def test_series_on_an_empty_snapshot(empty: Source) -> None:
     with pytest.raises(InvalidInput, match="has no events"):
         timeseries(empty)
+
+
+def test_forecast_keeps_a_weekly_rhythm() -> None:
+    """Four weeks of a Friday spike: the forecast spikes on the next Fridays, not a flat line."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2026-06-01", periods=28, freq="D")  # a Monday
+    y = pd.Series(300 + rng.normal(0, 10, 28) + np.where(days.dayofweek == 4, 300, 0))
+    got = forecast(y, 14, season=7)
+    assert got["method"] == "holt-winters" and got["seasonal_periods"] == 7
+    values = np.array(got["values"])
+    fridays = [i for i in range(14) if (days[-1] + pd.Timedelta(days=i + 1)).dayofweek == 4]
+    others = [i for i in range(14) if i not in fridays]
+    assert values[fridays].min() > values[others].max() + 150
+    # Without a season to look for, or with under two weeks of data: the trend alone.
+    assert forecast(y, 7)["method"] == "holt-damped"
+    assert forecast(y[:13], 7, season=7)["method"] == "holt-damped"
+    # A series without a weekly rhythm does not get one.
+    flat = pd.Series(300 + rng.normal(0, 10, 28))
+    assert forecast(flat, 7, season=7)["method"] == "holt-damped"

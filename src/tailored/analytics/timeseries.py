@@ -3,7 +3,10 @@
 The series is aggregated by the engine; the forecast runs in Python on those few numbers:
 Holt's linear trend (statsmodels ``ExponentialSmoothing`` with an additive, damped trend),
 fitted on the complete periods — the last one is left out of the fit while the data has not
-reached its end, since a half-finished week would read as a drop.
+reached its end, since a half-finished week would read as a drop. A daily series with two
+weeks or more is also fitted with an additive weekly season (Holt-Winters), and the season is
+kept when it lowers the corrected AIC: shops have weekly rhythms (a Friday newsletter, a
+weekend peak) that a trend alone flattens into a line.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from tailored.analytics.source import Source
 from tailored.errors import InvalidInput
 from tailored.extras import require
 
-__all__ = ["METRICS", "MIN_FIT_PERIODS", "forecast", "series", "timeseries"]
+__all__ = ["METRICS", "MIN_FIT_PERIODS", "WEEK", "forecast", "series", "timeseries"]
 
 METRICS = ("events", "people", "orders", "revenue")
 MIN_FIT_PERIODS = 4
+#: The season of a daily series: a week.
+WEEK = 7
 _OFFSETS = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
             "month": pd.DateOffset(months=1)}
 
@@ -53,9 +58,12 @@ def _complete(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame.reindex(full, fill_value=0).rename_axis("start")
 
 
-def forecast(values: pd.Series, horizon: int) -> dict[str, Any]:
-    """Holt's damped linear trend fitted to ``values``: the next ``horizon`` values, or
-    ``None`` with the reason when there are too few points to fit."""
+def forecast(values: pd.Series, horizon: int, *, season: int | None = None
+             ) -> dict[str, Any]:
+    """Holt's damped linear trend fitted to ``values`` — with an additive season of
+    ``season`` periods too when there are two seasons of data and it fits better (lower
+    AICc): the next ``horizon`` values, or ``None`` with the reason when there are too few
+    points to fit."""
     ExponentialSmoothing = require("statsmodels.tsa.holtwinters",
                                    "forecast").ExponentialSmoothing
 
@@ -65,17 +73,32 @@ def forecast(values: pd.Series, horizon: int) -> dict[str, Any]:
                 f"periods to fit a trend, has {len(y)}"}
     if float(y.std()) == 0.0:
         return {"values": [float(y[-1])] * horizon, "reason": "constant series"}
-    with warnings.catch_warnings():
-        # Convergence chatter on short series; the fit is still the best found.
-        warnings.simplefilter("ignore")
-        # No brute-force grid before the optimiser: half the time, the same fit on the
-        # weekly and daily series tried (the optimiser starts from statsmodels' heuristics).
-        fit = ExponentialSmoothing(y, trend="add", damped_trend=True,
-                                   initialization_method="estimated").fit(use_brute=False)
-    return {"values": [max(0.0, float(v)) for v in fit.forecast(horizon)],
-            "method": "holt-damped", "alpha": float(fit.params["smoothing_level"]),
-            "beta": float(fit.params["smoothing_trend"]),
-            "phi": float(fit.params["damping_trend"])}
+
+    def fitted(seasonal: bool) -> Any:
+        with warnings.catch_warnings():
+            # Convergence chatter on short series; the fit is still the best found.
+            warnings.simplefilter("ignore")
+            # No brute-force grid before the optimiser: half the time, the same fit on the
+            # weekly and daily series tried (the optimiser starts from statsmodels'
+            # heuristics).
+            return ExponentialSmoothing(
+                y, trend="add", damped_trend=True, initialization_method="estimated",
+                seasonal="add" if seasonal else None,
+                seasonal_periods=season if seasonal else None).fit(use_brute=False)
+
+    fit = fitted(False)
+    method = "holt-damped"
+    if season is not None and len(y) >= 2 * season:
+        with_season = fitted(True)
+        if with_season.aicc < fit.aicc:
+            fit, method = with_season, "holt-winters"
+    out = {"values": [max(0.0, float(v)) for v in fit.forecast(horizon)],
+           "method": method, "alpha": float(fit.params["smoothing_level"]),
+           "beta": float(fit.params["smoothing_trend"]),
+           "phi": float(fit.params["damping_trend"])}
+    if method == "holt-winters":
+        out.update(seasonal_periods=season, gamma=float(fit.params["smoothing_seasonal"]))
+    return out
 
 
 def timeseries(source: Source, *, period: str = "day", horizon: int = 7,
@@ -103,7 +126,7 @@ def timeseries(source: Source, *, period: str = "day", horizon: int = 7,
                    for i, ts in enumerate(frame.index)]
     if horizon:
         for m in metrics:
-            f = forecast(fit_on[m], horizon)
+            f = forecast(fit_on[m], horizon, season=WEEK if period == "day" else None)
             if f["values"] is not None:
                 f["start"] = [ts.date().isoformat() for ts in future]
             out["forecast"][m] = f
