@@ -64,6 +64,9 @@ class ErasureResult(BaseModel):
     rows: dict[str, int] = Field(
         description="Rows deleted, table by table, summed over every profile erased.")
     erased: list[ErasedProfile]
+    warnings: list[str] | None = Field(
+        None, description="Present only when part of the erasure could not complete (the "
+        "SQLite write-ahead log held by readers): what is left, and how to finish.")
 
 
 

@@ -124,6 +124,8 @@ def erase(
             f"Erase {named} and all their history?", err=True):
         raise typer.Exit(1)
     data = store.erase_person(person, all_matches=all_matches)
+    for warning in data.get("warnings", []):
+        state_of(ctx).err.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
     def render(console: Console) -> None:
         for e in data["erased"]:

@@ -101,6 +101,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur.execute("PRAGMA cache_size=-131072")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA wal_autocheckpoint=16384")
+        # Deleted and overwritten content is zeroed, not left in free space: an erased
+        # person's name or e-mail must not be readable from the file afterwards.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @sa_event.listens_for(engine, "begin")

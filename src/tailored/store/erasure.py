@@ -8,6 +8,7 @@ cached the graph (a running server's ingestor) drops it before its next write.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,8 @@ from tailored.store.tables import (
 )
 from tailored.store.writes import invalidate_graph
 
-__all__ = ["ERASED_TABLES", "erase_matches", "erase_profile", "people_to_erase"]
+__all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "erase_matches", "erase_profile",
+           "people_to_erase", "truncate_wal"]
 
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership", "profiles")
@@ -80,3 +82,46 @@ def erase_matches(conn: sa.Connection, matches: list[Match], personal: PersonalD
     return {"profile_id": matches[0].profile_id, "matched_by": matches[0].matched_by,
             "rows": rows,
             "erased": [{"profile_id": pid, "rows": r} for pid, r in per_profile]}
+
+
+# How long an erase waits for readers to let go of the SQLite write-ahead log.
+WAL_WAIT_SECONDS = 10.0
+
+
+def truncate_wal(engine: sa.Engine, *, wait_seconds: float | None = None) -> str | None:
+    """Copy SQLite's write-ahead log into the database and truncate it to nothing.
+
+    Until then the log holds the pages as they were before an erase, the person's rows
+    included (``secure_delete`` zeroes them in the database file only). A reader still on an
+    older snapshot holds the log: this retries until ``wait_seconds`` have passed. Returns
+    None when done (and on PostgreSQL, which has no such file), else why not, for the report.
+    ``wait_seconds`` defaults to :data:`WAL_WAIT_SECONDS`.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    wait_seconds = WAL_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    raw = engine.raw_connection()
+    try:
+        # The raw connection runs outside any transaction: a checkpoint inside one could
+        # never pass its own read snapshot.
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA busy_timeout=100")
+        try:
+            while True:
+                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return None
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+        finally:
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+    finally:
+        raw.close()
+    database = engine.url.database
+    return (f"the rows are deleted, but the write-ahead log {database}-wal still holds old "
+            f"copies of them: another connection kept reading for {wait_seconds:g} s, so it "
+            "could not be truncated. It will be at the next erase, or run "
+            f"`sqlite3 {database} 'PRAGMA wal_checkpoint(TRUNCATE)'` once readers are done")

@@ -15,7 +15,7 @@ from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound, StoreUnavailable
 from tailored.store import reads
 from tailored.store.engine import create_store_engine, safe_url
-from tailored.store.erasure import erase_matches, people_to_erase
+from tailored.store.erasure import erase_matches, people_to_erase, truncate_wal
 from tailored.store.lookup import Match, every_match, first_match
 from tailored.store.migrate import current_revision, head_revision, upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
@@ -245,11 +245,18 @@ class Store:
         several do, nothing is erased and :class:`~tailored.errors.AmbiguousPerson` lists
         them, unless ``all_matches``. Returns ``{"profile_id", "matched_by", "rows",
         "erased"}``: the first match, how it matched, rows deleted per table summed over
-        everyone erased, and each erased profile with its own rows.
+        everyone erased, and each erased profile with its own rows. On SQLite the
+        write-ahead log is then truncated, so no old copy of the rows stays in it; when
+        readers keep it from that, the answer also has ``"warnings"`` saying so.
         """
         with self.transaction() as conn:
             matches = people_to_erase(conn, identifier, self.personal, all_matches=all_matches)
-            return erase_matches(conn, matches, self.personal)
+            answer = erase_matches(conn, matches, self.personal)
+        # After the commit: the log still holds the pages as they were before it.
+        problem = truncate_wal(self.engine)
+        if problem is not None:
+            answer["warnings"] = [problem]
+        return answer
 
     def duplicates_count(self) -> int:
         with self.reading() as conn:

@@ -50,7 +50,7 @@ async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[st
 
 
 @router.delete("/profiles/{person}", response_model=ErasureResult,
-               dependencies=[require("admin")],
+               response_model_exclude_none=True, dependencies=[require("admin")],
                responses={409: {"description": "Several people hold this id (an e-mail set "
                                 "as a trait or used as a user id); `matches` lists them."}})
 async def erase(
