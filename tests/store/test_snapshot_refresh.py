@@ -258,3 +258,42 @@ def test_an_alias_that_moves_anonymous_events_rebuilds_their_day(store: Store, t
     refreshed = export_snapshot(store, folder)
     assert refreshed["refresh"]["days_rebuilt"] == 1  # only the anonymous event's day
     assert_same_as_full_export(store, folder, tmp_path)
+
+
+def _holders(folder: Path) -> set[str]:
+    return {r["profile_id"] for name in ("events", "profiles", "identities")
+            for r in read_snapshot_table(folder, name).to_pylist()}
+
+
+def test_erase_from_the_cli_removes_the_person_from_the_kept_snapshot(
+        shop: Store, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tailored.cli.app import app
+
+    folder = tmp_path / "kept"
+    monkeypatch.setenv("TAILORED_SNAPSHOT_DIR", str(folder))
+    export_snapshot(shop, folder)
+    gone = shop.find_profile("u2")
+    assert gone in _holders(folder)
+    result = CliRunner().invoke(app, ["--db", store_url, "erase", "u2", "--yes", "--json"])
+    assert result.exit_code == 0, result.output
+    assert gone not in _holders(folder)  # at once, not at the next analytics run
+
+
+def test_erase_through_the_api_removes_the_person_from_the_kept_snapshot(
+        shop: Store, store_url: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tailored.api.app import create_app
+    from tailored.config import Settings
+
+    folder = tmp_path / "kept"
+    export_snapshot(shop, folder)
+    gone = shop.find_profile("u1")
+    admin = shop.create_key("admin")
+    app = create_app(Settings(database_url=store_url, snapshot_dir=folder), store=shop)
+    with TestClient(app) as client:
+        r = client.delete("/v1/profiles/u1", headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code == 200, r.text
+    assert gone not in _holders(folder)

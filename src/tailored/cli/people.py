@@ -124,6 +124,10 @@ def erase(
             f"Erase {named} and all their history?", err=True):
         raise typer.Exit(1)
     data = store.erase_person(person, all_matches=all_matches)
+    # The store's kept Parquet snapshot holds them too: rebuilt now where they were.
+    from tailored.store.snapshots import refresh_if_present
+
+    refresh_if_present(store, state_of(ctx).settings.store_snapshot_dir())
     for warning in data.get("warnings", []):
         state_of(ctx).err.print(f"warning: {warning}", markup=False, soft_wrap=True)
 

@@ -46,7 +46,7 @@ from tailored.store.snapshot_state import (
 from tailored.store.store import Store
 
 __all__ = ["SCHEMAS", "SNAPSHOT_TABLES", "export_snapshot", "interaction_rows",
-           "read_manifest"]
+           "read_manifest", "refresh_if_present"]
 
 VERSION = 2
 # Past this many changed days one scan of everything is as cheap as picking them out.
@@ -61,6 +61,14 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
+
+
+def refresh_if_present(store: Store, folder: Path) -> dict[str, Any] | None:
+    """Bring the snapshot in ``folder`` up to date if there is one (after an erasure, so
+    the person leaves the kept snapshot at once, not at the next analytics run)."""
+    if read_manifest(folder) is None:
+        return None
+    return export_snapshot(store, folder)
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:

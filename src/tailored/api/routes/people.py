@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from tailored.api.deps import StoreDep, require
+from tailored.api.deps import SettingsDep, StoreDep, require
 from tailored.api.schemas import (
     ERROR_RESPONSES,
     ErasureResult,
@@ -17,6 +17,7 @@ from tailored.api.schemas import (
     ProfilesOut,
     StatsOut,
 )
+from tailored.store.snapshots import refresh_if_present
 
 __all__ = ["router"]
 
@@ -54,10 +55,13 @@ async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[st
                responses={409: {"description": "Several people hold this id (an e-mail set "
                                 "as a trait or used as a user id); `matches` lists them."}})
 async def erase(
-    person: str, store: StoreDep,
+    person: str, store: StoreDep, settings: SettingsDep,
     all_matches: bool = Query(False, description="Erase every person the id names, when "
                               "several do, instead of refusing."),
 ) -> dict[str, Any]:
     """Erase a person: every profile holding the id as an identity or e-mail trait."""
-    return await run_in_threadpool(
+    result = await run_in_threadpool(
         functools.partial(store.erase_person, person, all_matches=all_matches))
+    # The store's kept Parquet snapshot holds them too: rebuilt now where they were.
+    await run_in_threadpool(refresh_if_present, store, settings.store_snapshot_dir())
+    return result
