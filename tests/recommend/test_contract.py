@@ -126,6 +126,25 @@ class RecommenderContract:
         with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
             assert all(z[name].dtype != object for name in z.files)
 
+    def test_forget_removes_a_person_from_the_model_and_its_file(self, tmp_path: Path
+                                                                 ) -> None:
+        model = self.fitted()
+        model.update("p0", ["a1"])  # folded-in events go too
+        model.update("visitor", ["b1"])
+        assert model.forget(["p0", "visitor", "not-in-the-model"]) == 2
+        cold = model.recommend("never-seen", k=4)
+        assert "p0" not in model.interactions_.user_ids.tolist()
+        # The forgotten get what a stranger gets: no reason cites what they did.
+        assert model.recommend("p0", k=4) == cold
+        assert model.recommend("visitor", k=4) == cold
+        assert len(model.recommend("p1", k=3)) == 3
+        assert model.metadata_["forgotten_people"] == 1
+        model.save(tmp_path / "m.npz")
+        assert "p0".encode("utf-32-le") not in (tmp_path / "m.npz").read_bytes()
+        loaded = Recommender.load(tmp_path / "m.npz")
+        for user in ("p0", "p1", "q3"):
+            assert loaded.recommend(user, k=4) == model.recommend(user, k=4)
+
     def test_unfitted_model_says_so(self) -> None:
         with pytest.raises(NotFittedError):
             self.make().recommend("p0")

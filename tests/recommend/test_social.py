@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tailored.recommend import Interactions, Recommender, Social
 from tests.recommend.test_contract import USERS, RecommenderContract, catalog, data
 
@@ -46,3 +48,16 @@ class TestSocial(RecommenderContract):
     def test_without_ties_everyone_gets_popular_items(self) -> None:
         recs = Social().fit(data()).recommend(USERS[0], k=3)
         assert all("popular" in r.reason for r in recs)
+
+
+def test_a_forgotten_friend_is_never_named_again(tmp_path: Path) -> None:
+    d = Interactions.from_arrays(["ann", "bob", "bob", "cat"], ["x", "y", "z", "z"])
+    model = Social().with_ties([("ann", "bob", "friend", 1.0), ("ann", "cat", "friend", 1.0)],
+                               names={"bob": "Bob Smith", "cat": "Cat"}).fit(d)
+    assert any("Bob Smith" in r.reason for r in model.recommend("ann", k=2))
+    model.forget(["bob"])
+    recs = model.recommend("ann", k=2)
+    assert recs[0].item_id == "z" and recs[0].reason == "your friend Cat engaged with it"
+    assert not any("Bob" in r.reason for r in recs)
+    model.save(tmp_path / "m.npz")
+    assert "Bob Smith".encode("utf-32-le") not in (tmp_path / "m.npz").read_bytes()

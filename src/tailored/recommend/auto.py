@@ -279,3 +279,7 @@ class Auto(Recommender):
         self.model_.metadata_ = {}
         self._share()
         self.model_._restore({k[7:]: v for k, v in state.items() if k.startswith("model__")})
+
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        self._share()
+        self.model_._forget_rows(keep)

@@ -143,6 +143,19 @@ class Recommender(ABC):
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         return None
 
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        """Drop per-person learned state of the people where ``keep`` is False; called by
+        :meth:`forget` once ``interactions_`` and ``popularity_`` are without them."""
+        return None
+
+    def forget(self, ids: Iterable[str]) -> int:
+        """Remove people (by the ids the model knows them by) from the fitted model, in
+        place: erasure. Returns how many people went. See :mod:`tailored.recommend.forgetting`.
+        """
+        from tailored.recommend.forgetting import forget_people
+
+        return forget_people(self, ids)
+
     def with_side(self, side: SideData) -> Self:
         """Item records and social ties for models that learn from them (content, social,
         and blends holding those); the others ignore them. Returns ``self``: a fit follows."""

@@ -115,6 +115,11 @@ class _Factorization(Recommender):
         self._set_items(state["item_factors"], state["item_bias"])
         self.user_factors_ = state["user_factors"]
 
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        self.user_factors_ = np.ascontiguousarray(self.user_factors_[keep])
+        # An item only the forgotten people engaged with has no one left to speak for it.
+        self._untrained = self.popularity_ == 0
+
 
 class ALS(_Factorization):
     """Alternating least squares for implicit feedback (Hu, Koren and Volinsky 2008), fitted

@@ -328,3 +328,8 @@ class Hybrid(Recommender):
                             if k.startswith(prefix)})
             self.models_.append(model)
         self._share()
+
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        self._share()
+        for model in self.models_:
+            model._forget_rows(keep)

@@ -124,3 +124,9 @@ class Social(Recommender):
                                    shape=(n, n))
         self.normalised_ = self._normalised(self.interactions_)
         self.names_ = state["names"]
+
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        # Their ties both ways go, and their name: no friend's reason names them again.
+        self.ties_ = self.ties_.tocsr()[keep][:, keep].tocsr()
+        self.names_ = np.asarray(self.names_)[keep]
+        self.normalised_ = self._normalised(self.interactions_)

@@ -134,6 +134,9 @@ class UserKNN(Recommender):
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         self._prepare(self.interactions_)
 
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        self._prepare(self.interactions_)
+
 
 def _centre(x: sp.csr_matrix) -> sp.csr_matrix:
     """Each row's stored weights minus that row's mean over them."""
