@@ -21,6 +21,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 from tailored.config_file import ConfigFileSource
 
@@ -67,12 +68,16 @@ class Settings(BaseSettings):
         description="How far past the server clock an event's timestamp may lie before it is "
         "rejected (Segment allows a day).",
     )
-    models_dir: Path = Field(
-        default=Path("tailored-models"),
-        description="Folder where trained recommenders are saved, one .npz file a model.",
+    models_dir: Path | None = Field(
+        default=None,
+        description="Folder for trained models, one .npz file a model. Unset: beside a SQLite "
+        "database (`<db>.models/`), in the database itself (table trained_models) for "
+        "PostgreSQL, so models always live with the data they were trained on.",
     )
-    default_model: str = Field(
-        default="item-knn", description="The model `tailored recommend` uses unless told."
+    default_model: str | None = Field(
+        default=None,
+        description="The model `tailored recommend` and the API use unless told; unset, the "
+        "model trained last.",
     )
     max_event_bytes: int = Field(
         default=32 * 1024, description="Largest accepted event, as Segment's HTTP API."
@@ -109,6 +114,7 @@ class Settings(BaseSettings):
                                  "no path, e.g. https://shop.example, or *")
             origins.append(origin)
         return origins
+
     snapshot_dir: Path | None = Field(
         default=None,
         description="Folder of the store's Parquet snapshot that analytics, segment and "
@@ -129,3 +135,14 @@ class Settings(BaseSettings):
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         return cache / "tailored" / "snapshots" / digest
 
+    def models_folder(self) -> Path | None:
+        """Where trained models are kept as files: ``models_dir``, else ``<db>.models``
+        beside a SQLite database; None when they live in the database (PostgreSQL)."""
+        if self.models_dir is not None:
+            return self.models_dir
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or \
+                database.startswith("file:"):
+            return None
+        return Path(database).expanduser().resolve().with_name(Path(database).name + ".models")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tailored.api.app import create_app
 from tailored.config import Settings
 from tailored.ingest import Ingestor
+from tailored.recommend.model_store import open_models
 from tailored.recommend.training import train_from_store
 from tailored.store import Store
 
@@ -27,8 +28,8 @@ def client(store: Store, store_url: str, tmp_path: Path) -> Iterator[TestClient]
                "properties": {"products": [{"product_id": f"{'ab'[u % 2]}{(u + i) % 4}"}]}}
               for u in range(8) for i in range(3)]
     assert not Ingestor(store).ingest_events(events).rejected
-    settings = Settings(database_url=store_url, models_dir=tmp_path / "models")
-    train_from_store(store, "item-knn", settings.models_dir)
+    settings = Settings(database_url=store_url)
+    train_from_store(store, "item-knn", open_models(store, settings.models_folder()))
     with TestClient(create_app(settings, store=store)) as c:
         yield c
 

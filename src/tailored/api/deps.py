@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tailored.config import Settings
 from tailored.errors import Forbidden, Unauthorized
 from tailored.ingest import Ingestor
+from tailored.recommend.model_store import open_models
 from tailored.recommend.training import ModelCache
 from tailored.store import Scope, Store
 
@@ -38,7 +39,9 @@ def get_store(request: Request) -> Store:
 def get_models(request: Request) -> ModelCache:
     cache = getattr(request.app.state, "models", None)
     if cache is None:
-        cache = request.app.state.models = ModelCache(request.app.state.settings.models_dir)
+        settings, store = request.app.state.settings, request.app.state.store
+        cache = request.app.state.models = ModelCache(
+            open_models(store, settings.models_folder()))
     return cache
 
 

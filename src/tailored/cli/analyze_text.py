@@ -155,7 +155,7 @@ def sentiment(
 
     started = time.perf_counter()
     kinds = _kinds(kind, ("review", "feedback"))
-    path = model or state_of(ctx).settings.models_dir / MODEL_FILE
+    path = model or (state_of(ctx).settings.models_folder() or Path("tailored-models")) / MODEL_FILE
     if model is not None and not model.exists():
         from tailored.errors import InvalidInput
 
@@ -205,7 +205,7 @@ def sentiment_train(
         raise InvalidInput(f"no data file at {data_path}: give --data PATH to a CSV with label "
                            "and review columns (such as online_shopping_10_cats.csv.gz)",
                            field="data")
-    models_dir = state_of(ctx).settings.models_dir
+    models_dir = state_of(ctx).settings.models_folder() or Path("tailored-models")
     with progress(ctx, "train Chinese sentiment"):
         _, report = train_chinese_sentiment(data_path, models_dir, test_size=test_size,
                                             seed=seed, sample=sample)

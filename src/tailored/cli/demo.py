@@ -77,9 +77,9 @@ def quickstart(
     truth = json.loads(Path(paths["truth"]).read_text())
     recovery = stitching_recovery(state.store, truth)
     stats = state.store.stats()
-    with progress(ctx, f"train {state.settings.default_model}"):
-        model, trained = train_from_store(state.store, state.settings.default_model,
-                                          state.settings.models_dir)
+    first_model = state.settings.default_model or "item-knn"
+    with progress(ctx, f"train {first_model}"):
+        model, trained = train_from_store(state.store, first_model, state.models)
     examples = {p["profile_id"]: [r.to_dict() for r in model.recommend(p["profile_id"], 3)]
                 for p in state.store.profiles(3)}
     data: dict[str, Any] = {

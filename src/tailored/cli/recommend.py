@@ -36,7 +36,7 @@ def train(
         require("optuna", "auto")  # before the snapshot: a missing extra fails at once
     state = state_of(ctx)
     with progress(ctx, f"train {model}"):
-        _, meta = train_from_store(state.store, model, state.settings.models_dir)
+        _, meta = train_from_store(state.store, model, state.models)
     emit(ctx, as_json, meta, lambda c: c.print(
         f"trained {model} on {meta['interactions']:,} interactions of {meta['users']:,} people "
         f"and {meta['items']:,} items in {meta['train_seconds']:.2f}s → {meta['path']}"))
@@ -79,16 +79,16 @@ def recommend(
     """The top k items for a person, each with a reason, and the brands, categories and
     price bands they favour."""
     from tailored.recommend import Filters
-    from tailored.recommend.training import load_model, recommendations_for
+    from tailored.recommend.training import recommendations_for
 
     state = state_of(ctx)
-    name = model or state.settings.default_model
+    models = state.models
+    name = models.resolve(model, state.settings.default_model)
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
                       max_per_category=max_per_category, diversity=diversity,
                       pinned=tuple(pin or ()))
-    data = recommendations_for(load_model(state.settings.models_dir, name), state.store,
-                               person, k, filters)
+    data = recommendations_for(models.load(name), state.store, person, k, filters)
     emit(ctx, as_json, data, lambda c: _render(c, f"{name} for {person}", data["items"]))
 
 
@@ -100,11 +100,12 @@ def similar(
     as_json: JsonOpt = False,
 ) -> None:
     """Items most often chosen by the same people as ITEM."""
-    from tailored.recommend.training import check_catalog, load_model
+    from tailored.recommend.training import check_catalog
 
     state = state_of(ctx)
-    name = model or state.settings.default_model
-    recommender = load_model(state.settings.models_dir, name)
+    models = state.models
+    name = models.resolve(model, state.settings.default_model)
+    recommender = models.load(name)
     check_catalog(recommender, state.store)
     items = [r.to_dict() for r in recommender.similar_items(item, k)]
     emit(ctx, as_json, {"item": item, "model": name, "items": items},

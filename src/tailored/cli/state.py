@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -22,6 +22,9 @@ from rich.progress import (
 
 from tailored.config import Settings
 from tailored.store import Store
+
+if TYPE_CHECKING:
+    from tailored.recommend.model_store import ModelStore
 
 __all__ = ["AppState", "emit", "progress", "state_of"]
 
@@ -40,6 +43,13 @@ class AppState:
         if self._store is None:
             self._store = Store.open(self.settings.database_url)
         return self._store
+
+    @property
+    def models(self) -> ModelStore:
+        """The store's trained models (beside a SQLite file, or in a PostgreSQL store)."""
+        from tailored.recommend.model_store import open_models
+
+        return open_models(self.store, self.settings.models_folder())
 
     def close(self) -> None:
         if self._store is not None:

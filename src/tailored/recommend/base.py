@@ -4,7 +4,6 @@ items, a cheap update for a person with new events, save and load without pickle
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -23,7 +22,6 @@ from tailored.recommend.side import SideData
 __all__ = ["MAX_K", "Filters", "Recommendation", "Recommender"]
 
 MAX_K = 1000
-FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,17 +175,23 @@ class Recommender(ABC):
     def fit(self, data: Interactions, catalog: CatalogView | None = None) -> Self:
         if data.matrix.nnz == 0:
             raise InvalidInput("no interactions to learn from", field="interactions")
+        self._loaded(data, catalog or CatalogView.empty(len(data.item_ids)), {})
+        self._fit(data)
+        return self
+
+    def _loaded(self, data: Interactions, catalog: CatalogView, metadata: dict[str, Any]
+                ) -> None:
+        """The state every model holds besides its own: what it learnt from, the catalogue,
+        popularity, and room for people's new events (fit and load both set it)."""
         self.interactions_ = data
-        self.catalog_ = catalog or CatalogView.empty(len(data.item_ids))
-        binary = data.matrix.copy()
-        binary.data[:] = 1.0
-        self.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
+        self.catalog_ = catalog
+        x = data.matrix
+        self.popularity_ = np.bincount(np.asarray(x.indices)[np.asarray(x.data) != 0],
+                                       minlength=x.shape[1]).astype(np.float64)
         self._fresh: dict[str, sp.csr_matrix] = {}
         self._fresh_signals: dict[str, dict[int, str | None]] = {}
         self._fresh_times: dict[str, dict[int, float]] = {}
-        self.metadata_ = {}
-        self._fit(data)
-        return self
+        self.metadata_ = metadata
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "interactions_"):
@@ -447,71 +451,26 @@ class Recommender(ABC):
                     said[index] = signals[n]
         self._fresh[user] = sp.csr_matrix(current)
 
-    # -- persistence ----------------------------------------------------------------
+    # -- persistence (the file format lives in persistence.py) ----------------------
 
     def save(self, path: Path, metadata: dict[str, Any] | None = None) -> None:
-        """One .npz file, no pickle: arrays and a JSON header."""
-        self._check_fitted()
-        data, cat = self.interactions_, self.catalog_
-        header = {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
-                  "metadata": metadata or {}}
-        arrays = {
-            "header": np.array(json.dumps(header, default=str)),
-            "user_ids": data.user_ids.astype(str), "item_ids": data.item_ids.astype(str),
-            "x_data": data.matrix.data, "x_indices": data.matrix.indices,
-            "x_indptr": data.matrix.indptr, "s_data": data.strongest.data,
-            "s_indices": data.strongest.indices, "s_indptr": data.strongest.indptr,
-            "titles": cat.titles.astype(str), "available": cat.available,
-            "categories": cat.categories.astype(str), "brands": cat.brands.astype(str),
-            "prices": cat.prices,
-            **({} if data.last_seen is None else {
-                "t_data": data.last_seen.data, "t_indices": data.last_seen.indices,
-                "t_indptr": data.last_seen.indptr}),
-            **{f"m_{k}": v for k, v in self._state().items()},
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as f:
-            np.savez_compressed(f, **arrays)
+        """One .npz file, no pickle: arrays and a JSON header, replaced atomically."""
+        from tailored.recommend.persistence import save_model
+
+        save_model(self, path, metadata)
 
     @staticmethod
     def read_header(path: Path) -> dict[str, Any]:
-        with np.load(path, allow_pickle=False) as z:
-            return dict(json.loads(str(z["header"])))
+        from tailored.recommend.persistence import read_header
+
+        return read_header(path)
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
-        from tailored.recommend.registry import MODELS
+        """A saved model; its arrays are memory-mapped from the file, not read into memory."""
+        from tailored.recommend.persistence import load_model
 
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            if header.get("format") != FORMAT_VERSION:
-                raise InvalidInput(f"{path} was saved in format {header.get('format')}, this "
-                                   f"version reads {FORMAT_VERSION}: retrain", field="model")
-            model_cls = MODELS[header["model"]]
-            model = model_cls(**header["params"])
-            shape = (len(z["user_ids"]), len(z["item_ids"]))
-            data = Interactions(
-                matrix=sp.csr_matrix((z["x_data"], z["x_indices"], z["x_indptr"]), shape=shape),
-                user_ids=z["user_ids"], item_ids=z["item_ids"],
-                strongest=sp.csr_matrix((z["s_data"], z["s_indices"], z["s_indptr"]),
-                                        shape=shape),
-                last_seen=(sp.csr_matrix((z["t_data"], z["t_indices"], z["t_indptr"]),
-                                         shape=shape) if "t_data" in z.files else None))
-            catalog = CatalogView(z["titles"].astype(object), z["available"],
-                                  z["categories"].astype(object), z["brands"].astype(object),
-                                  z["prices"])
-            state = {k[2:]: z[k] for k in z.files if k.startswith("m_")}
-        model.interactions_ = data
-        model.catalog_ = catalog
-        binary = data.matrix.copy()
-        binary.data[:] = 1.0
-        model.popularity_ = np.asarray(binary.sum(axis=0)).ravel()
-        model._fresh = {}
-        model._fresh_signals = {}
-        model._fresh_times = {}
-        model.metadata_ = header["metadata"]
-        model._restore(state)
-        return model
+        return load_model(path)
 
     # -- helpers for reasons --------------------------------------------------------
 

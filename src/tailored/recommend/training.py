@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -13,6 +14,7 @@ from tailored.errors import CatalogChanged, InvalidInput, NotFound
 from tailored.recommend.base import Filters, Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.interactions import Interactions, Weights
+from tailored.recommend.model_store import ModelStore
 from tailored.recommend.registry import MODELS
 from tailored.recommend.side import SideData
 from tailored.store import Store
@@ -21,22 +23,17 @@ from tailored.store.snapshots import export_snapshot
 __all__ = [
     "ModelCache",
     "check_catalog",
-    "load_model",
-    "model_path",
     "recommendations_for",
     "train_from_store",
 ]
 
 
-def model_path(models_dir: Path, name: str) -> Path:
-    return models_dir / f"{name}.npz"
-
-
 def train_from_store(
-    store: Store, name: str, models_dir: Path, *, params: dict[str, Any] | None = None,
+    store: Store, name: str, models: ModelStore, *, params: dict[str, Any] | None = None,
     weights: Weights | None = None,
 ) -> tuple[Recommender, dict[str, Any]]:
-    """Fit model ``name`` on a fresh snapshot of the store and save it in ``models_dir``."""
+    """Fit model ``name`` on a fresh snapshot of the store and save it with the store's
+    models (``models``, from :func:`open_models`)."""
     if name not in MODELS:
         raise InvalidInput(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}",
                            field="model")
@@ -56,14 +53,12 @@ def train_from_store(
         seconds = time.perf_counter() - started
     metadata = {
         "model": name, "params": model.get_params(),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "train_seconds": round(seconds, 3), "snapshot": manifest,
         "users": len(data.user_ids), "items": len(data.item_ids),
         "interactions": int(data.matrix.nnz), "catalog_version": catalog_version,
     }
-    path = model_path(models_dir, name)
-    model.save(path, metadata)
-    metadata["path"] = str(path)
+    metadata["path"] = models.save(model, metadata)
     return model, metadata
 
 
@@ -98,29 +93,25 @@ def recommendations_for(
     return answer
 
 
-def load_model(models_dir: Path, name: str) -> Recommender:
-    path = model_path(models_dir, name)
-    if not path.exists():
-        raise NotFound(f"no trained {name!r} model in {models_dir}: run "
-                       f"`tailored train --model {name}` first")
-    return Recommender.load(path)
-
-
 class ModelCache:
-    """Trained models loaded once, and again when their file is replaced by a retrain."""
+    """Trained models loaded once, and again when a retrain (or an erasure) rewrites them.
 
-    def __init__(self, models_dir: Path) -> None:
-        self.models_dir = models_dir
-        self._models: dict[str, tuple[float, Recommender]] = {}
+    Keyed by the model's canonical name only: a request names a trained model or is refused
+    (see :meth:`ModelStore.resolve`), so no spelling of a name loads a second copy."""
+
+    def __init__(self, models: ModelStore) -> None:
+        self.models = models
+        self._models: dict[str, tuple[object, Recommender]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> Recommender:
-        path = model_path(self.models_dir, name)
-        mtime = path.stat().st_mtime if path.exists() else -1.0
+    def get(self, name: str | None = None, default: str | None = None) -> Recommender:
+        """The model ``name`` (else ``default``, else the one trained last), loaded once."""
+        name = self.models.resolve(name, default)
+        stamp = self.models.stamp(name)
         with self._lock:
             cached = self._models.get(name)
-            if cached is None or cached[0] != mtime:
-                cached = (mtime, load_model(self.models_dir, name))
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, self.models.load(name))
                 self._models[name] = cached
             return cached[1]
 
@@ -128,9 +119,10 @@ class ModelCache:
         with self._lock:
             return [model for _, model in self._models.values()]
 
-    def serving(self, default: str) -> list[Recommender]:
+    def serving(self, default: str | None = None) -> list[Recommender]:
         """The loaded models and the default one (loaded now if it has been trained), so a
         person's first events reach the model that will answer their first request."""
-        if model_path(self.models_dir, default).exists():
-            self.get(default)
+        # Nothing trained yet (or a default that is not): nothing to keep fresh.
+        with contextlib.suppress(NotFound, InvalidInput):
+            self.get(None, default)
         return self.loaded()

@@ -20,6 +20,7 @@ __all__ = [
     "profiles",
     "segment_membership",
     "segments",
+    "trained_models",
 ]
 
 metadata = sa.MetaData(
@@ -208,4 +209,18 @@ history_changes = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Trained recommenders of a store kept in the database (PostgreSQL; a SQLite store keeps its
+# models in a folder beside the file). `data` is the model's saved .npz, `trained_at` when it
+# was fitted (the latest is the default model), `saved_at` when the row last changed (a
+# retrain, or an erasure rewriting it) so servers know to reload.
+trained_models = sa.Table(
+    "trained_models",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("trained_at", UTCDateTime, nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
 )

@@ -40,8 +40,7 @@ async def recommendations(
     pin: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     """The top k items for any identity of a person; an unknown one gets a cold-start list."""
-    name = model or settings.default_model
-    recommender = await run_in_threadpool(models.get, name)
+    recommender = await run_in_threadpool(models.get, model, settings.default_model)
     filters = Filters(exclude_seen=not include_seen, categories=tuple(category or ()),
                       brands=tuple(brand or ()), price_min=price_min, price_max=price_max,
                       max_per_category=max_per_category, diversity=diversity,
