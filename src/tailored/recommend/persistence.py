@@ -54,7 +54,7 @@ def _arrays(model: Recommender, metadata: dict[str, Any] | None) -> dict[str, np
 
 def write_model(model: Recommender, f: BinaryIO, metadata: dict[str, Any] | None = None
                 ) -> None:
-    np.savez(f, **_arrays(model, metadata))
+    np.savez(f, **_arrays(model, metadata))  # type: ignore[arg-type]  # numpy stubs read **kwds as allow_pickle
 
 
 def model_bytes(model: Recommender, metadata: dict[str, Any] | None = None) -> bytes:
