@@ -23,6 +23,7 @@ from tailored.store import Store
 if TYPE_CHECKING:
     from tailored.analytics.source import Source
     from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
+    from tailored.recommend.model_store import ModelStore
 
 __all__ = ["Tailored"]
 
@@ -256,39 +257,49 @@ class Tailored:
 
     # -- recommend -------------------------------------------------------------------------
 
+    @property
+    def models(self) -> ModelStore:
+        """The store's trained models (``<db>.models/`` beside a SQLite file, the
+        ``trained_models`` table of a PostgreSQL store, or the ``models_dir`` setting)."""
+        from tailored.recommend.model_store import open_models
+
+        return open_models(self.store, self.settings.models_folder())
+
     def train(self, model: str | None = None) -> dict[str, Any]:
-        """Train a recommender (default: the ``default_model`` setting) on a fresh snapshot
-        and save it; returns what was trained, on how much, and where it was saved."""
+        """Train a recommender (default: the ``default_model`` setting, else item-knn) on a
+        fresh snapshot and save it; returns what was trained, on how much, and where it was
+        saved."""
         from tailored.recommend.training import train_from_store
 
-        _, meta = train_from_store(self.store, model or self.settings.default_model,
-                                   self.settings.models_dir)
+        _, meta = train_from_store(self.store, model or self.settings.default_model
+                                   or "item-knn", self.models)
         return meta
 
     def recommend(self, person: str, k: int = 10, *, model: str | None = None,
                   **filters: Any) -> dict[str, Any]:
         """The top ``k`` items for any id of a person, each with a score and a reason; an
-        unknown person gets the cold-start list. ``filters``: those of
+        unknown person gets the cold-start list. ``model``: a trained model (default: the
+        ``default_model`` setting, else the one trained last). ``filters``: those of
         :class:`tailored.recommend.Filters` (``exclude_seen``, ``categories``, ``brands``,
         ``price_min``, ``price_max``, ``max_per_category``, ``diversity``, ``pinned``)."""
         from tailored.recommend import Filters
-        from tailored.recommend.training import load_model, recommendations_for
+        from tailored.recommend.training import recommendations_for
 
         try:
             chosen = Filters(**filters)
         except TypeError as exc:
             raise InvalidInput(f"unknown filter: {exc}", field="filters") from None
-        recommender = load_model(self.settings.models_dir,
-                                 model or self.settings.default_model)
+        models = self.models
+        recommender = models.load(models.resolve(model, self.settings.default_model))
         return recommendations_for(recommender, self.store, person, k, chosen)
 
     def similar(self, item: str, k: int = 10, *, model: str | None = None
                 ) -> list[dict[str, Any]]:
         """The ``k`` items most like ``item``, each with a reason."""
-        from tailored.recommend.training import check_catalog, load_model
+        from tailored.recommend.training import check_catalog
 
-        recommender = load_model(self.settings.models_dir,
-                                 model or self.settings.default_model)
+        models = self.models
+        recommender = models.load(models.resolve(model, self.settings.default_model))
         check_catalog(recommender, self.store)
         return [r.to_dict() for r in recommender.similar_items(item, k)]
 
