@@ -79,6 +79,21 @@ def test_writing_the_same_scores_again_changes_nothing(store: Store) -> None:
     assert store.profile("u1")["traits"] == {"clv": 6.0}
 
 
+def test_the_same_value_at_a_later_time_writes_nothing_and_keeps_caches(store: Store) -> None:
+    # A segment model re-run whose answers did not change (segment rfm run daily) must not
+    # rewrite every profile nor tell every process its identity cache is stale.
+    _ingest(store, _identify("u1", T0, {}, "m1"))
+    pid = store.find_profile("u1")
+    assert write_traits(store, {pid: {"rfm_group": "Champions"}}, at=T0) == 1
+    with store.reading() as conn:
+        before = graph_version(conn)
+    assert write_traits(store, {pid: {"rfm_group": "Champions"}},
+                        at=T0 + timedelta(days=1)) == 0
+    with store.reading() as conn:
+        assert graph_version(conn) == before
+    assert write_traits(store, {pid: {"rfm_group": "Loyal"}}, at=T0 + timedelta(days=2)) == 1
+
+
 def test_a_merged_profile_id_passes_its_traits_to_the_survivor(store: Store) -> None:
     _ingest(store,
             {"type": "track", "event": "Product Viewed", "anonymousId": "a1", "messageId": "m1",

@@ -116,10 +116,12 @@ def write_traits(
             traits, times = current[pid]
             changed = False
             for name, value in wanted[pid].items():
-                # Last write wins by time, as for traits from identify events.
+                # Last write wins by time, as for traits from identify events. A value the
+                # profile already holds is left as it is, time and all: re-running a model
+                # whose answers did not change writes nothing (no rewritten profiles, no
+                # stale-cache signal to every process, no snapshot side tables to redo).
                 if parse_trait_time(times.get(name)) <= set_at and (name not in traits
-                                                   or traits[name] != value
-                                                   or times.get(name) != key):
+                                                                   or traits[name] != value):
                     traits[name], times[name] = value, key
                     changed = True
             if changed:
