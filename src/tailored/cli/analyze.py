@@ -13,8 +13,8 @@ import typer
 
 from tailored.cli import analyze_customers, analyze_text
 from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
-from tailored.cli.result_rows import render_rows, rows_of
-from tailored.cli.state import emit
+from tailored.cli.result_rows import render_retention, render_rows, rows_of
+from tailored.cli.state import emit, state_of
 from tailored.extras import require
 
 __all__ = ["JsonOpt", "analyze_app", "register"]
@@ -66,9 +66,14 @@ def people_cmd(
     with analytics_source(ctx, backend, snapshot) as source:
         started = time.perf_counter()
         rows = rows_of(people(source), limit=limit)
+    from tailored.store.labels import person_labels
+
+    labels = person_labels(state_of(ctx).store, [str(r["profile_id"]) for r in rows])
+    for r in rows:
+        r["person"] = labels[str(r["profile_id"])]
     _report(ctx, as_json, "people", {"rows": rows}, started,
-            ["profile_id", "events", "page_views", "item_views", "purchases", "orders",
-             "revenue"])
+            ["profile_id", "person", "events", "page_views", "item_views", "purchases",
+             "orders", "revenue"])
 
 
 @analyze_app.command("sessions")
@@ -138,8 +143,12 @@ def cohorts_cmd(
         started = time.perf_counter()
         rows = rows_of(retention(source, period=period, by=by, kind=activity,
                                  periods=periods))
-    _report(ctx, as_json, f"retention by {by or period}",
-            {"period": period, "activity": activity, "by": by, "rows": rows}, started)
+    data = {"period": period, "activity": activity, "by": by, "rows": rows,
+            "seconds": round(time.perf_counter() - started, 3)}
+    emit(ctx, as_json, data, lambda c: render_retention(
+        c, rows, label=by or "cohort",
+        title=f"retention by {by or period}: share of each {'group' if by else 'cohort'} "
+              f"active {period}s after their start"))
 
 
 @analyze_app.command("timeseries")

@@ -58,21 +58,21 @@ def profile(
                       f"platforms: {', '.join(data['platforms']) or '-'}")
         t = Table(title="identities")
         t.add_column("kind")
-        t.add_column("value")
+        t.add_column("value", overflow="fold")
         for i in data["identities"]:
             t.add_row(i["kind"], i["value"])
         console.print(t)
         if data["devices"]:
             d = Table(title="devices")
             for col in ("device", "platform", "events", "last seen"):
-                d.add_column(col)
+                d.add_column(col, overflow="fold")
             for dev in data["devices"]:
                 d.add_row(dev["device_id"], dev["platform"], str(dev["events"]), dev["last_seen"])
             console.print(d)
         if data["traits"]:
             tr = Table(title="traits")
-            tr.add_column("trait")
-            tr.add_column("value")
+            tr.add_column("trait", overflow="fold")
+            tr.add_column("value", overflow="fold")
             for k, v in sorted(data["traits"].items()):
                 tr.add_row(k, str(v))
             console.print(tr)
@@ -93,11 +93,14 @@ def profiles(
     rows = state_of(ctx).store.profiles(limit)
 
     def render(console: Console) -> None:
+        from tailored.store.labels import person_labels
+
+        labels = person_labels(state_of(ctx).store, [p["profile_id"] for p in rows])
         t = Table(title=f"busiest {len(rows)} profiles")
-        for col in ("profile", "user id", "identities", "events"):
-            t.add_column(col)
+        for col in ("profile", "person (user id or e-mail)", "identities", "events"):
+            t.add_column(col, overflow="fold")
         for p in rows:
-            t.add_row(p["profile_id"], p["user_id"] or "(anonymous)",
+            t.add_row(p["profile_id"], labels[p["profile_id"]],
                       str(len(p["identities"])), f"{p['event_count']:,}")
         console.print(t)
 

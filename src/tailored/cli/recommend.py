@@ -45,7 +45,7 @@ def train(
 def _render(console: Console, title: str, items: list[dict[str, object]]) -> None:
     table = Table(title=title)
     for col in ("#", "item", "score", "reason"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # ids are never cut
     for n, it in enumerate(items, start=1):
         table.add_row(str(n), str(it["item_id"]), f"{it['score']:.4g}", str(it["reason"]))
     console.print(table)

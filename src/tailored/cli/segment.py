@@ -187,12 +187,30 @@ def members(
 ) -> None:
     """The segment's current members (profile ids)."""
     from tailored.segments.membership import current_members
+    from tailored.store.labels import person_labels
 
-    ids = current_members(state_of(ctx).store, name)
+    store = state_of(ctx).store
+    ids = current_members(store, name)
     data: dict[str, Any] = {"segment": name, "size": len(ids), "members": ids[:limit]}
+    labels = person_labels(store, data["members"])
+    data["people"] = [{"profile_id": pid, "person": labels[pid]} for pid in data["members"]]
     if not ids:
         data["note"] = "the segment is empty"
-    emit(ctx, as_json, data, lambda c: c.print("\n".join(data["members"]) or data["note"]))
+
+    def render(c: Console) -> None:
+        if not ids:
+            c.print(data["note"])
+            return
+        shown = len(data["members"])
+        table = Table(title=f"{name}: {len(ids):,} members"
+                      + (f" (first {shown:,})" if shown < len(ids) else ""))
+        table.add_column("profile", overflow="fold")
+        table.add_column("person (user id or e-mail)", overflow="fold")
+        for p in data["people"]:
+            table.add_row(p["profile_id"], p["person"])
+        c.print(table)
+
+    emit(ctx, as_json, data, render)
 
 
 @segment_app.command("overlaps")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 __all__ = ["PERSONAL_IDENTITY_KINDS", "PERSONAL_TRAITS", "PersonalCodec", "PersonalData",
-           "PlainCodec"]
+           "PlainCodec", "mask_email"]
 
 # Trait names that hold personal data, in Segment's spelling and the common variants.
 PERSONAL_TRAITS = frozenset({
@@ -83,3 +83,12 @@ class PersonalData:
 
     def reveal_identity(self, kind: str, value: str) -> str:
         return self.codec.decode(value) if kind in PERSONAL_IDENTITY_KINDS else value
+
+
+def mask_email(email: str) -> str:
+    """An e-mail someone can recognise but not read off a screen: the first character of
+    the local part, then stars, and the domain (``ann@example.com`` → ``a**@example.com``)."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return local[:1] + "*" * max(len(local) - 1, 2)
+    return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
