@@ -109,3 +109,32 @@ def test_one_person_metrics_agree_with_the_batch(shop: tuple[str, Path]) -> None
             for metric in ("orders", "purchase_days", "revenue", "avg_order_value"):
                 assert view.metrics[metric] == pytest.approx(features[user][metric]), (
                     user, metric)
+
+
+def test_snapshots_from_before_order_values_give_the_same_orders(
+        shop: tuple[str, Path], tmp_path: Path) -> None:
+    """A snapshot whose events lack ``order_value`` (written before it existed, in the
+    single-file layout) is read from the events' JSON, with the same values."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from tailored.store.snapshot_files import read_snapshot_table
+
+    new = shop[1]
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("events", "interactions", "profiles", "identities"):
+        table = read_snapshot_table(new, name)
+        if name == "events":
+            assert "order_value" in table.column_names
+            table = table.drop_columns(["order_value"])
+        pq.write_table(table, old / f"{name}.parquet")
+    (old / "manifest.json").write_text(json.dumps({"version": 1}))
+    frames = []
+    for folder in (new, old):
+        with opened(folder) as source:
+            assert ("order_value" in source.events.columns) == (folder == new)
+            frames.append(orders(source).order_by("message_id").execute())
+    assert frames[0]["message_id"].tolist() == frames[1]["message_id"].tolist()
+    assert frames[0]["value"].fillna(-1).tolist() == frames[1]["value"].fillna(-1).tolist()

@@ -22,7 +22,7 @@ from tailored.analytics import opened
 from tailored.analytics.features import resolve_as_of
 from tailored.segments import PersonEvent, PersonView, evaluate, evaluation_query, parse_rule
 from tailored.segments.person_data import person_metrics
-from tailored.store.snapshots import SCHEMAS, interaction_rows
+from tailored.store.snapshot_schema import SCHEMAS, event_order_value, interaction_rows
 
 START = datetime(2026, 1, 1, 0, 7, tzinfo=UTC)  # events on whole hours + 7 minutes
 EVENTS = ("Order Completed", "Product Viewed", "Signed Up")
@@ -134,17 +134,20 @@ def write_snapshot(folder: Path, population: list[tuple[dict[str, Any], list[dic
         for n, e in enumerate(history):
             mid = f"{pid}-{n}"
             when = _ts(e["hours"])
-            ev_rows.append({"message_id": mid, "type": "track" if e["event"] else "page",
+            kind = "track" if e["event"] else "page"
+            lines = list(interaction_rows(SimpleNamespace(
+                properties=e["properties"], event=e["event"], profile_id=pid,
+                timestamp=when, platform=e["platform"], message_id=mid))) if e["event"] else []
+            ix_rows.extend(lines)
+            worth = event_order_value(SimpleNamespace(
+                type=kind, event=e["event"], properties=e["properties"]), lines)
+            ev_rows.append({"message_id": mid, "type": kind,
                             "event": e["event"], "name": None if e["event"] else "Home",
                             "profile_id": pid, "user_id": None, "anonymous_id": None,
                             "device_id": None, "platform": e["platform"], "timestamp": when,
                             "received_at": when, "context": "{}",
                             "properties": orjson.dumps(e["properties"]).decode(),
-                            "traits": "{}"})
-            if e["event"]:
-                ix_rows.extend(interaction_rows(SimpleNamespace(
-                    properties=e["properties"], event=e["event"], profile_id=pid,
-                    timestamp=when, platform=e["platform"], message_id=mid)))
+                            "traits": "{}", "order_value": worth})
             person_events.append(PersonEvent(timestamp=when, event=e["event"],
                                               platform=e["platform"],
                                               properties=e["properties"], message_id=mid))

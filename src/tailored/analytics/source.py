@@ -153,6 +153,9 @@ def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
     """A batch as CSV PostgreSQL's COPY reads: NULL unquoted and empty, arrays as literals."""
     columns = []
     for f in schema:
+        if f.name not in batch.schema.names:  # a column newer than the snapshot: NULL
+            columns.append(pa.nulls(batch.num_rows, pa.string()))
+            continue
         col = batch.column(f.name)
         if pa.types.is_list(f.type):
             col = pa.array([None if v is None else

@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 
-from tailored.analytics.customers import Customers, keep_customers
+from tailored.analytics.customers import Customers, keep_customers_frame
 from tailored.analytics.features import customer_features
 from tailored.analytics.orders import orders
 from tailored.errors import InvalidInput
@@ -98,8 +98,10 @@ def _prepared(features: pd.DataFrame) -> pd.DataFrame:
 
 def _customers(source: Source, features: ir.Table, include_anonymous: bool
                ) -> tuple[pd.DataFrame, Customers]:
-    kept, customers = keep_customers(source, features, include_anonymous=include_anonymous)
-    return kept.execute(), customers
+    # One query for everyone, then the rule in memory: cheaper than asking the engine twice.
+    frame = features.execute().set_index("profile_id")
+    kept, customers = keep_customers_frame(source, frame, include_anonymous=include_anonymous)
+    return kept.reset_index(), customers
 
 
 def _buyers(source: Source, start: datetime, end: datetime) -> set[str]:

@@ -125,9 +125,9 @@ def compute_lifecycle(store: Store, source: Source, *, as_of: datetime | None = 
     started = time.perf_counter()
     # The metrics are computed once, for the thresholds and the rules both, into a
     # temporary table (Ibis's cache() fails to drop its table on DuckDB).
-    features, population = keep_customers(source, customer_features(source, as_of=as_of),
-                                          include_anonymous=include_anonymous)
-    temp_name, metrics = source.temporary_table(features, "tailored_lifecycle_metrics")
+    temp_name, everyone = source.temporary_table(customer_features(source, as_of=as_of),
+                                                 "tailored_lifecycle_metrics")
+    metrics, population = keep_customers(source, everyone, include_anonymous=include_anonymous)
     people = None if include_anonymous else identified_profiles(source)
     try:
         thresholds = _thresholds(source, metrics, people)

@@ -82,8 +82,12 @@ def rfm_scores(source: Source, *, as_of: datetime | None = None,
     ``r_score``, ``f_score``, ``m_score`` (1–5), as one Ibis expression; and how many
     anonymous buyers the customer rule left out."""
     features = customer_features(source, as_of=as_of)
-    buyers, customers = keep_customers(source, features.filter(features.orders > 0),
-                                       include_anonymous=include_anonymous)
+    return _scores(source, features.filter(features.orders > 0), include_anonymous)
+
+
+def _scores(source: Source, everyone: ir.Table, include_anonymous: bool
+            ) -> tuple[ir.Table, Customers]:
+    buyers, customers = keep_customers(source, everyone, include_anonymous=include_anonymous)
     base = buyers.select(
         profile_id=buyers.profile_id,
         recency_days=buyers.order_recency_days.round(4),
@@ -149,8 +153,16 @@ def compute_rfm(source: Source, *, as_of: datetime | None = None,
                 include_anonymous: bool = False) -> RFMResult:
     """Score every buyer and name their group; :class:`InvalidInput` when nobody bought."""
     when, _ = resolve_as_of(source, as_of)
-    scores, population = rfm_scores(source, as_of=as_of, include_anonymous=include_anonymous)
-    df = scores.execute()
+    # The buyers' metrics once, in a temporary table: the count of those left out and the
+    # scores both read them.
+    features = customer_features(source, as_of=as_of)
+    name, buyers = source.temporary_table(features.filter(features.orders > 0),
+                                          "tailored_rfm_buyers")
+    try:
+        scores, population = _scores(source, buyers, include_anonymous)
+        df = scores.execute()
+    finally:
+        source.drop_temporary(name)
     if df.empty:
         who = "customer" if include_anonymous else (
             "identified customer (a user id or an e-mail)")

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from tailored.store.changes import day_of
 from tailored.store.personal import PersonalData
 from tailored.store.snapshot_files import PARTITIONED, day_folder
-from tailored.store.snapshot_schema import SCHEMAS, interaction_rows
+from tailored.store.snapshot_schema import SCHEMAS, event_order_value, interaction_rows
 from tailored.store.tables import events
 
 __all__ = ["DayCounts", "clear_days", "compact_days", "write_days"]
@@ -41,14 +41,15 @@ def _dump(doc: Any) -> str:
     return orjson.dumps(doc, default=str).decode()
 
 
-def _event_row(r: Any, personal: PersonalData, day: str) -> dict[str, Any]:
+def _event_row(r: Any, personal: PersonalData, day: str, order_value: float | None
+               ) -> dict[str, Any]:
     return {
         "message_id": r.message_id, "type": r.type, "event": r.event, "name": r.name,
         "profile_id": r.profile_id, "user_id": r.user_id, "anonymous_id": r.anonymous_id,
         "device_id": r.device_id, "platform": r.platform, "timestamp": r.timestamp,
         "received_at": r.received_at, "context": _dump(personal.reveal_context(r.context)),
         "properties": _dump(r.properties), "traits": _dump(personal.reveal_traits(r.traits)),
-        "day": day,
+        "order_value": order_value, "day": day,
     }
 
 
@@ -89,9 +90,10 @@ def write_days(
                 day = r.timestamp.isoformat()[:10]  # times come back in UTC
                 if day in skip:
                     continue
-                rows["events"].append(_event_row(r, personal, day))
-                if r.type == "track":
-                    rows["interactions"].extend({**x, "day": day} for x in interaction_rows(r))
+                lines = list(interaction_rows(r)) if r.type == "track" else []
+                rows["events"].append(_event_row(r, personal, day,
+                                                 event_order_value(r, lines)))
+                rows["interactions"].extend({**x, "day": day} for x in lines)
             for name, batch in rows.items():
                 if batch:
                     writers[name].write_table(pa.Table.from_pylist(

@@ -1,6 +1,7 @@
 """The tables of a snapshot: their Arrow schemas, and the interactions one event holds.
 
-Events, interactions (one row per person × item × event, with products of an order on rows
+Events (an order's value beside it, read once here rather than from its JSON at every
+query), interactions (one row per person × item × event, with products of an order on rows
 of their own), profiles, identities, items, edges and current segment members.
 """
 
@@ -11,9 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from tailored.events import signal_of
+from tailored.events import ORDER_EVENTS, order_value, signal_of
 
-__all__ = ["SCHEMAS", "SNAPSHOT_TABLES", "interaction_rows"]
+__all__ = ["SCHEMAS", "SNAPSHOT_TABLES", "event_order_value", "interaction_rows"]
 
 _TS = pa.timestamp("us", tz="UTC")
 _JSON = pa.string()  # nested documents as JSON text: every engine reads it
@@ -25,6 +26,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("anonymous_id", pa.string()), ("device_id", pa.string()), ("platform", pa.string()),
         ("timestamp", _TS), ("received_at", _TS), ("context", _JSON), ("properties", _JSON),
         ("traits", _JSON),
+        # An order's value (tailored.events.order_value); NULL for every other event.
+        ("order_value", pa.float64()),
     ]),
     "interactions": pa.schema([
         ("profile_id", pa.string()), ("item_id", pa.string()), ("event", pa.string()),
@@ -86,3 +89,11 @@ def interaction_rows(row: Any) -> Iterator[dict[str, Any]]:
             value = (quantity or 1.0) * price
         yield {**base, "item_id": str(props["product_id"]), "rating": _num(props.get("rating")),
                "quantity": quantity, "price": price, "value": value}
+
+
+def event_order_value(row: Any, lines: list[dict[str, Any]]) -> float | None:
+    """The value of an order event (``row`` with ``type``, ``event`` and ``properties``;
+    ``lines`` its interaction rows); None for any other event."""
+    if row.type != "track" or row.event not in ORDER_EVENTS:
+        return None
+    return order_value(row.properties or {}, (x["value"] for x in lines))

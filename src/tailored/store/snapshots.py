@@ -48,7 +48,8 @@ from tailored.store.store import Store
 __all__ = ["SCHEMAS", "SNAPSHOT_TABLES", "export_snapshot", "interaction_rows",
            "read_manifest", "refresh_if_present"]
 
-VERSION = 2
+# 3: events carry their order value (an older snapshot is rebuilt, not extended).
+VERSION = 3
 # Past this many changed days one scan of everything is as cheap as picking them out.
 _MOST_DAYS = 500
 
