@@ -101,20 +101,31 @@ def clv_cmd(
             model=model, months=months, discount_rate=discount_rate, fit_method=fit_method,
             include_anonymous=include_anonymous)
     report["traits_written"] = _write(ctx, traits, "clv") if write else 0
-    emit(ctx, as_json, report, lambda console: _render_clv(console, report, time_unit))
+
+    def render(console: Console) -> None:
+        from tailored.store.labels import person_labels
+
+        people = person_labels(state_of(ctx).store,
+                               [row["profile_id"] for row in report["top_customers"]])
+        _render_clv(console, report, time_unit, people)
+
+    emit(ctx, as_json, report, render)
 
 
-def _render_clv(console: Console, report: dict[str, Any], time_unit: str) -> None:
-    """The most valuable customers first; how the model got there after."""
+def _render_clv(console: Console, report: dict[str, Any], time_unit: str,
+                people: dict[str, str]) -> None:
+    """The most valuable customers first (by user id or masked e-mail beside the profile
+    id); how the model got there after."""
     c = report["clv"]
     top = Table(title=f"Top {len(report['top_customers'])} customers by expected value, "
                 f"next {c['months']} months (as of {c['as_of']})")
-    for column in ("profile", "user id", "CLV", "purchases expected", "p alive",
+    for column in ("profile", "person", "CLV", "purchases expected", "p alive",
                    "purchase days so far"):
-        top.add_column(column, justify="left" if column in ("profile", "user id")
+        top.add_column(column, justify="left" if column in ("profile", "person")
                        else "right", overflow="fold")
     for row in report["top_customers"]:
-        top.add_row(row["profile_id"], row["user_id"] or "-", f"{row['clv']:,.2f}",
+        who = people.get(row["profile_id"]) or row["user_id"] or "-"
+        top.add_row(row["profile_id"], who, f"{row['clv']:,.2f}",
                     f"{row['expected_purchases']:.2f}", f"{row['p_alive']:.0%}",
                     f"{row['purchase_days']:,}")
     console.print(top)
