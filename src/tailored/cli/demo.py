@@ -71,7 +71,7 @@ def quickstart(
 
     state = state_of(ctx)
     paths, gen_seconds = _generate(ctx, people, max(100, people * 3 // 4), 120, seed, out)
-    ingestor = Ingestor.from_settings(state.store, state.settings)
+    ingestor = Ingestor.from_settings(state.writable_store, state.settings)
     with progress(ctx, "ingest demo shop") as advance:
         report = ingestor.ingest(read_shop_records(out), on_progress=advance)
     truth = json.loads(Path(paths["truth"]).read_text())

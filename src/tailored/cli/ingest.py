@@ -44,8 +44,9 @@ def _primed(records: Records, name: str) -> Iterator[SourceRecord | SourceError 
 def _run(ctx: typer.Context, records: Records, what: str, source: str | Path, strict: bool,
          as_json: bool, extra: dict[str, object] | None = None) -> IngestReport:
     state = state_of(ctx)
-    ingestor = Ingestor.from_settings(state.store, state.settings)
+    # The source first: a file that is wrong as a whole leaves no new, empty store behind.
     primed = _primed(records, str(source))
+    ingestor = Ingestor.from_settings(state.writable_store, state.settings)
     with progress(ctx, what) as advance:
         report = ingestor.ingest(primed, strict=strict, on_progress=advance)
     data = {**report.to_dict(), **(extra or {})}

@@ -28,7 +28,7 @@ def create(
     """Create a key. It is shown once; only its hash is stored."""
     if scope not in SCOPES:
         raise typer.BadParameter(f"must be one of {', '.join(SCOPES)}", param_hint="--scope")
-    key = state_of(ctx).store.create_key(scope, name)
+    key = state_of(ctx).writable_store.create_key(scope, name)
     emit(ctx, as_json, {"key": key, "scope": scope, "name": name},
          lambda c: c.print(f"{key}  (scope {scope}; shown once, keep it safe)"))
 

@@ -61,7 +61,7 @@ def define(
     from tailored.segments.definitions import define_segment
     from tailored.segments.rules import load_rule_document
 
-    data = define_segment(state_of(ctx).store, name, load_rule_document(rule),
+    data = define_segment(state_of(ctx).writable_store, name, load_rule_document(rule),
                           description=description)
     _warn(ctx, data["warnings"])
     emit(ctx, as_json, data, lambda c: c.print(

@@ -23,7 +23,8 @@ def serve(
     from tailored.api.app import create_app
 
     state = state_of(ctx)
-    state.store  # noqa: B018 - open and migrate once, so a bad URL fails here, not per request
+    # Open (creating a new store) and migrate once, so a bad URL fails here, not per request.
+    state.writable_store  # noqa: B018
     if workers > 1:
         import os
 

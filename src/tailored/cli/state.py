@@ -21,7 +21,10 @@ from rich.progress import (
 )
 
 from tailored.config import Settings
+from tailored.errors import StoreUnavailable
 from tailored.store import Store
+from tailored.store.engine import normalise_url
+from tailored.store.presence import in_memory, sqlite_file
 
 if TYPE_CHECKING:
     from tailored.recommend.model_store import ModelStore
@@ -39,9 +42,29 @@ class AppState:
 
     @property
     def store(self) -> Store:
-        """The store, opened (and migrated) on first use."""
+        """The store for a command that reads: it must exist already (a missing one is an
+        error naming it, and nothing is created). Opened and migrated on first use."""
+        return self._open(create=False)
+
+    @property
+    def writable_store(self) -> Store:
+        """The store for a command that writes: created if it does not exist yet, which is
+        said on stderr."""
+        return self._open(create=True)
+
+    def _open(self, *, create: bool) -> Store:
         if self._store is None:
-            self._store = Store.open(self.settings.database_url)
+            url = self.settings.database_url
+            if in_memory(normalise_url(url)):
+                raise StoreUnavailable(
+                    f"{url} is an in-memory database, gone when the command ends: give a "
+                    "file, sqlite:///PATH")
+            self._store = Store.open(url, create=create)
+            if self._store.created:
+                path = sqlite_file(normalise_url(url))
+                self.err.print(f"created a new store at {self._store.url}"
+                               + (f" ({path})" if path else ""),
+                               markup=False, highlight=False, soft_wrap=True)
         return self._store
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from tailored.errors import StoreUnavailable
 from tailored.extras import require
+from tailored.store.presence import check_sqlite_file
 
 __all__ = ["create_store_engine", "normalise_url", "safe_url"]
 
@@ -49,11 +49,7 @@ def create_store_engine(url: str) -> sa.Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            parent = Path(database).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise StoreUnavailable(f"cannot open {safe_url(url)}: no folder {parent}")
+        check_sqlite_file(url, safe_url(url))
         engine = sa.create_engine(
             url,
             json_serializer=_json_dumps,

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound, StoreUnavailable
 from tailored.store import reads
-from tailored.store.engine import create_store_engine, safe_url
+from tailored.store.engine import create_store_engine, normalise_url, safe_url
 from tailored.store.erasure import erase_matches, people_to_erase, truncate_wal
 from tailored.store.lookup import Match, every_match, first_match
 from tailored.store.migrate import current_revision, head_revision, upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
+from tailored.store.presence import check_sqlite_file, holds_store, sqlite_file
 from tailored.store.tables import (
     api_keys,
     duplicates,
@@ -36,6 +37,14 @@ Scope = Literal["ingest", "catalog", "read", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "catalog", "read", "admin")
 
 
+def _missing(url: str, shown: str) -> str:
+    path = sqlite_file(url)
+    where = (f"{path} does not exist" if path is not None and not path.exists()
+             else "the database holds no Tailored tables")
+    return (f"no store at {shown} ({where}); commands that write (ingest, import, "
+            "quickstart, keys create, serve, segment define) create it")
+
+
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -49,12 +58,26 @@ class Store:
     def __init__(self, engine: sa.Engine, *, personal: PersonalData | None = None) -> None:
         self.engine = engine
         self.personal = personal or PersonalData()
+        self.created = False  # whether open() made this store (it did not exist before)
 
     @classmethod
     def open(
-        cls, url: str, *, codec: PersonalCodec | None = None, migrate: bool = True
+        cls, url: str, *, codec: PersonalCodec | None = None, migrate: bool = True,
+        create: bool = True,
     ) -> Store:
+        """Open the store at ``url``, migrated to the current schema. A store that does not
+        exist yet is created (``created`` is then True), or with ``create=False`` refused:
+        :class:`StoreUnavailable` naming it, and nothing is written."""
+        shown = safe_url(normalise_url(url))
+        if sqlite_file(url) is not None:
+            check_sqlite_file(url, shown)  # a folder, not a database, unreadable: one line
+            if not create and not holds_store(url):
+                raise StoreUnavailable(_missing(url, shown))
         engine = create_store_engine(url)
+        existed = holds_store(url, engine)
+        if not existed and not create:
+            engine.dispose()
+            raise StoreUnavailable(_missing(url, shown))
         if migrate:
             try:
                 upgrade(engine)
@@ -64,7 +87,9 @@ class Store:
                 raise StoreUnavailable(
                     f"cannot prepare the database {safe_url(url)}: {reason}"
                 ) from None
-        return cls(engine, personal=PersonalData(codec))
+        store = cls(engine, personal=PersonalData(codec))
+        store.created = not existed
+        return store
 
     @property
     def url(self) -> str:
