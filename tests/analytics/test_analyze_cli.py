@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tailored.cli.app import app
 from tailored.errors import InvalidInput
+from tailored.store import Store
 
 
 def analyze(snapshot: Path, *args: str) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def test_bad_input_is_refused_with_a_clear_error(tiny_snapshot: Path, args: list
 
 
 def test_an_empty_store_gets_one_error_line_from_the_real_program(tmp_path: Path) -> None:
+    Store.open(f"sqlite:///{tmp_path / 'empty.db'}").close()
     proc = run("--db", f"sqlite:///{tmp_path / 'empty.db'}", "analyze", "views")
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: the snapshot at ")

@@ -246,6 +246,7 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_unknown_profile_is_one_clear_line(tmp_path: Path) -> None:
+    Store.open(f"sqlite:///{tmp_path / 'tailored.db'}").close()
     r = run(["profile", "nobody", "--json"], tmp_path)
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "Traceback" not in r.stdout + r.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tailored.store import Store
 from tests.cli.test_cli import run
 
 
@@ -42,6 +43,9 @@ def test_recommend_before_training_says_what_to_run(shop: Path) -> None:
 def test_train_an_unknown_model_or_an_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     r = run(["train", "--model", "magic"], tmp_path)
     assert r.returncode == 1 and "unknown model" in r.stderr
+    r = run(["train", "--model", "popular"], tmp_path)
+    assert r.returncode == 1 and "no store at sqlite:///tailored.db" in r.stderr
+    Store.open(f"sqlite:///{tmp_path / 'tailored.db'}").close()
     r = run(["train", "--model", "popular"], tmp_path)
     assert r.returncode == 1 and "no person-item interactions" in r.stderr
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tailored.cli.state import emit, progress, state_of
+from tailored.errors import InvalidInput
 from tailored.extras import require
 
 # The recommend package (numpy, scipy, scikit-learn, optuna) is imported inside the
@@ -30,8 +31,12 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a recommender on a fresh snapshot of the store and save it."""
+    from tailored.recommend.registry import MODELS
     from tailored.recommend.training import train_from_store
 
+    if model not in MODELS:  # before the store: a typo is the error to report
+        raise InvalidInput(f"unknown model {model!r}; known: {', '.join(sorted(MODELS))}",
+                           field="model")
     if model == "auto":
         require("optuna", "auto")  # before the snapshot: a missing extra fails at once
     state = state_of(ctx)

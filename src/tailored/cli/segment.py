@@ -59,10 +59,11 @@ def define(
 ) -> None:
     """Define (or redefine) a rule segment; `segment compute NAME` fills it."""
     from tailored.segments.definitions import define_segment
-    from tailored.segments.rules import load_rule_document
+    from tailored.segments.rules import load_rule_document, parse_rule
 
-    data = define_segment(state_of(ctx).writable_store, name, load_rule_document(rule),
-                          description=description)
+    doc = load_rule_document(rule)
+    parse_rule(doc)  # a bad rule is refused before a new store would be created for it
+    data = define_segment(state_of(ctx).writable_store, name, doc, description=description)
     _warn(ctx, data["warnings"])
     emit(ctx, as_json, data, lambda c: c.print(
         f"{'redefined' if data['replaced'] else 'defined'} segment [bold]{name}[/] "
