@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         "else a folder named after the database under the user's cache folder.",
     )
 
+    datasets: Path | None = Field(
+        default=None,
+        description="Folder of the shared public data sets (chinese-reviews/, ml-100k/, ...): "
+        "where `analyze sentiment-train` finds its default training file. Unset: give --data.",
+    )
+
     def store_snapshot_dir(self) -> Path:
         """Where the store's own snapshot is kept (``snapshot_dir``, or its default)."""
         if self.snapshot_dir is not None:

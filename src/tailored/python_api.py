@@ -8,7 +8,6 @@ CLI's (``TAILORED_*``, ``tailored.toml``) unless given. docs/python-api.md has a
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -195,19 +194,22 @@ class Tailored:
 
     @contextmanager
     def snapshot(self, backend: str = "duckdb") -> Iterator[Source]:
-        """A fresh snapshot of the store as Ibis tables (``source.events``,
-        ``source.interactions``, ``source.profiles``, ...) on DuckDB or PostgreSQL, for any
-        function of :mod:`tailored.analytics`; removed when the block ends."""
+        """The store's data as Ibis tables (``source.events``, ``source.interactions``,
+        ``source.profiles``, ...) on DuckDB or PostgreSQL, for any function of
+        :mod:`tailored.analytics`: the store's own snapshot (the ``snapshot_dir`` setting),
+        first brought up to date, as the CLI's analytics commands read it."""
         from tailored.analytics.source import opened
+        from tailored.store.snapshot_files import snapshot_lock
         from tailored.store.snapshots import export_snapshot
 
         s = self.settings
         url = s.analytics_url or (s.database_url if s.database_url.startswith("postgres")
                                   else None)
-        with tempfile.TemporaryDirectory(prefix="tailored-snapshot-") as tmp:
-            export_snapshot(self.store, Path(tmp))
-            with opened(Path(tmp), backend, url=url) as source:
-                yield source
+        folder = s.store_snapshot_dir()
+        export_snapshot(self.store, folder)
+        # Held while the queries run: a refresh by another process waits for them.
+        with snapshot_lock(folder, exclusive=False), opened(folder, backend, url=url) as source:
+            yield source
 
     def define_segment(self, name: str, rule: Mapping[str, Any] | str, *,
                        description: str | None = None) -> dict[str, Any]:

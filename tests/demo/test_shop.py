@@ -40,11 +40,12 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, shop: DemoShop)
     again = write_shop(generate_shop(SMALL), tmp_path / "b")
     other = write_shop(generate_shop(ShopConfig(people=80, items=80, days=30, seed=4)),
                        tmp_path / "c")
-    assert set(first) == {"items", "edges", "events", "truth"}
+    assert set(first) == {"items", "edges", "events", "truth", "reviews_zh"}
     for name, path in first.items():
         assert path.read_bytes() == again[name].read_bytes(), name
     assert first["events"].read_bytes() != other["events"].read_bytes()
     assert first["items"].read_bytes() != other["items"].read_bytes()
+    assert first["reviews_zh"].read_bytes() != other["reviews_zh"].read_bytes()
 
 
 def test_counts_in_range(shop: DemoShop) -> None:

@@ -7,10 +7,11 @@ text, IDF weights, coefficients and intercept in one ``.npz`` file (``allow_pick
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Self
@@ -56,6 +57,21 @@ def _texts(X: Sequence[str] | Any, field: str = "texts") -> list[str]:
     if bad is not None:
         raise InvalidInput(f"text {bad} is {type(out[bad]).__name__}, not text", field=field)
     return [plain_text(t) for t in out]
+
+
+Progress = Callable[[str, int, int], None]
+_TICK = 500  # texts between progress reports
+
+
+def _counted(texts: list[str], stage: str, on_progress: Progress | None) -> Iterator[str]:
+    """``texts`` one by one, reporting ``(stage, done, total)`` every few hundred."""
+    total = len(texts)
+    for i, text in enumerate(texts):
+        if on_progress is not None and i % _TICK == 0:
+            on_progress(stage, i, total)
+        yield text
+    if on_progress is not None:
+        on_progress(stage, total, total)
 
 
 def _vectorizers(est: ChineseSentiment) -> tuple[TfidfVectorizer, TfidfVectorizer]:
@@ -106,8 +122,13 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
         self.char_ngrams = char_ngrams
         self.max_iter = max_iter
 
-    def fit(self, X: Sequence[str], y: Sequence[int] | np.ndarray) -> Self:
-        """Learn from texts ``X`` and labels ``y`` (1 positive, 0 negative)."""
+    def fit(self, X: Sequence[str], y: Sequence[int] | np.ndarray, *,
+            on_progress: Progress | None = None) -> Self:
+        """Learn from texts ``X`` and labels ``y`` (1 positive, 0 negative).
+
+        ``on_progress(stage, done, total)`` is told how far each stage is: ``words``
+        (segmenting with jieba), ``characters``, then ``classifier``.
+        """
         texts = _texts(X)
         labels = np.asarray(y)
         if not texts:
@@ -126,11 +147,18 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
             raise InvalidInput(f"min_df must be at least 1, got {self.min_df}", field="min_df")
         word, char = _vectorizers(self)
         try:
-            features = sp.hstack([word.fit_transform(texts), char.fit_transform(texts)],
-                                 format="csr")
+            # The vectorizers read their input once, in order: counting it as it goes is
+            # the progress of each.
+            words = word.fit_transform(_counted(texts, "words", on_progress))
+            chars = char.fit_transform(_counted(texts, "characters", on_progress))
+            features = sp.hstack([words, chars], format="csr")
         except ValueError as exc:  # every term under min_df: sklearn's message says so
             raise InvalidInput(f"no features left to learn from: {exc}", field="min_df") from exc
+        if on_progress is not None:
+            on_progress("classifier", 0, 1)
         clf = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(features, labels)
+        if on_progress is not None:
+            on_progress("classifier", 1, 1)
         self.word_vectorizer_, self.char_vectorizer_ = word, char
         self.coef_ = clf.coef_.astype(np.float64)
         self.intercept_ = clf.intercept_.astype(np.float64)
@@ -163,22 +191,40 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
 
     def save(self, path: Path) -> Path:
         """Write the model to ``path`` (``.npz``, no pickle); return the path."""
-        check_is_fitted(self, "coef_")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp.write_bytes(self.to_bytes())
+        tmp.replace(path)  # a reader never sees half a file
+        return path
+
+    def to_bytes(self) -> bytes:
+        """The model as the bytes of an ``.npz`` file (no pickle)."""
+        check_is_fitted(self, "coef_")
         words_, chars_ = (self.word_vectorizer_.get_feature_names_out().tolist(),
                           self.char_vectorizer_.get_feature_names_out().tolist())
         params = {"C": self.C, "min_df": self.min_df, "word_ngrams": list(self.word_ngrams),
                   "char_ngrams": list(self.char_ngrams), "max_iter": self.max_iter}
-        tmp = path.with_name(path.name + ".tmp.npz")
+        out = io.BytesIO()
         np.savez_compressed(
-            tmp, format=np.array(_FORMAT), params=np.array(json.dumps(params)),
+            out, format=np.array(_FORMAT), params=np.array(json.dumps(params)),
             word_vocabulary=np.array(json.dumps(words_, ensure_ascii=False)),
             char_vocabulary=np.array(json.dumps(chars_, ensure_ascii=False)),
             word_idf=self.word_vectorizer_.idf_, char_idf=self.char_vectorizer_.idf_,
             coef=self.coef_, intercept=self.intercept_)
-        tmp.replace(path)  # a reader never sees half a file
-        return path
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "the stored model") -> ChineseSentiment:
+        """A model from :meth:`to_bytes`; ``where`` names it in errors."""
+        try:
+            return cls._read(io.BytesIO(data), where)
+        except InvalidInput:
+            raise
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise InvalidInput(f"cannot read the sentiment model in {where} ({exc}): train it "
+                               "again with `tailored analyze sentiment-train`",
+                               field="model") from exc
 
     @classmethod
     def load(cls, path: Path) -> ChineseSentiment:
@@ -188,7 +234,7 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
             raise NotFittedError(f"no Chinese sentiment model at {path}: run "
                                  "`tailored analyze sentiment-train`")
         try:
-            return cls._read(path)
+            return cls._read(path, str(path))
         except InvalidInput:
             raise
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
@@ -197,10 +243,10 @@ class ChineseSentiment(ClassifierMixin, BaseEstimator):
                                field="model") from exc
 
     @classmethod
-    def _read(cls, path: Path) -> ChineseSentiment:
+    def _read(cls, path: Path | io.BytesIO, where: str) -> ChineseSentiment:
         with np.load(path, allow_pickle=False) as f:
             if int(f["format"]) != _FORMAT:
-                raise InvalidInput(f"{path} is a sentiment model of format {int(f['format'])}"
+                raise InvalidInput(f"{where} is a sentiment model of format {int(f['format'])}"
                                    f", this version reads {_FORMAT}: train it again",
                                    field="model")
             params = json.loads(str(f["params"]))

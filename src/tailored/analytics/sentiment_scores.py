@@ -23,6 +23,7 @@ from tailored.analytics.source import Source
 from tailored.analytics.text import check_by, grouped_texts, has_segments, texts
 from tailored.analytics.tokens import check_language, language_of
 from tailored.errors import InvalidInput
+from tailored.extras import require
 
 if TYPE_CHECKING:
     from tailored.analytics.sentiment import ChineseSentiment
@@ -40,9 +41,11 @@ def _vader() -> Any:
 
 
 def _missing_model(n: int) -> InvalidInput:
+    require("jieba", "zh")  # without it, the extra is what to install first
     return InvalidInput(f"{n} Chinese text(s) need the Chinese sentiment model, which is not "
-                        "trained yet: run `tailored analyze sentiment-train` (it reads "
-                        "online_shopping_10_cats.csv.gz, or --data PATH)", field="model")
+                        "trained yet for this store: run `tailored analyze sentiment-train` "
+                        "(it reads chinese-reviews/online_shopping_10_cats.csv.gz under "
+                        "TAILORED_DATASETS, or --data PATH)", field="model")
 
 
 def score_texts(corpus: Sequence[str], *, model: ChineseSentiment | None = None,

@@ -8,6 +8,7 @@ ChnSentiCorp_htl_all; other columns (``cat``) are kept for reporting.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,22 +106,42 @@ def sentiment_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, flo
             "f1": round(float(f1_score(truth, predicted, zero_division=0)), 4)}
 
 
+def _judged(model: ChineseSentiment, texts: list[str],
+            on_progress: Callable[[str, int, int], None] | None) -> np.ndarray:
+    """``model``'s predictions for ``texts``, in batches so that progress can be told."""
+    batch = 2_000
+    out = []
+    for start in range(0, len(texts), batch):
+        if on_progress is not None:
+            on_progress("judging", start, len(texts))
+        out.append(model.predict(texts[start:start + batch]))
+    if on_progress is not None:
+        on_progress("judging", len(texts), len(texts))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 def train_chinese_sentiment(path: Path, models_dir: Path | None = None, *,
                             test_size: float = 0.2, seed: int = 0, sample: int | None = None,
+                            on_progress: Callable[[str, int, int], None] | None = None,
                             **params: Any) -> tuple[ChineseSentiment, dict[str, Any]]:
     """Train on the data at ``path`` less a stratified held-out ``test_size`` (seeded), judge
     on the held-out part, and save to ``models_dir``/sentiment-zh.npz when given. Returns the
-    model and a report (sizes, held-out metrics, seconds)."""
+    model and a report (sizes, held-out metrics, seconds). ``on_progress(stage, done,
+    total)`` hears of each stage: reading, words, characters, classifier, judging."""
     from tailored.analytics.sentiment import MODEL_FILE, ChineseSentiment
 
     started = time.perf_counter()
+    if on_progress is not None:
+        on_progress("reading", 0, 1)
     data = read_labelled_reviews(path, sample=sample, seed=seed)
+    if on_progress is not None:
+        on_progress("reading", 1, 1)
     x_train, x_test, y_train, y_test = data.split(test_size=test_size, seed=seed)
     t0 = time.perf_counter()
-    model = ChineseSentiment(**params).fit(x_train, y_train)
+    model = ChineseSentiment(**params).fit(x_train, y_train, on_progress=on_progress)
     train_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    predicted = model.predict(x_test)
+    predicted = _judged(model, x_test, on_progress)
     predict_seconds = time.perf_counter() - t0
     saved = model.save(Path(models_dir) / MODEL_FILE) if models_dir is not None else None
     report = {

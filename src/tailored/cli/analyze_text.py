@@ -11,11 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from tailored.cli.analytics_source import BackendOption, SnapshotOption, analytics_source
-from tailored.cli.state import emit, progress, state_of
+from tailored.cli.state import emit, progress, staged_progress, state_of
+from tailored.extras import require
 
 __all__ = ["register"]
 
-DEFAULT_DATA = Path("../shared/datasets/chinese-reviews/online_shopping_10_cats.csv.gz")
+# Under the `datasets` setting (TAILORED_DATASETS): the public corpus of ChineseNlpCorpus.
+DEFAULT_DATA = Path("chinese-reviews/online_shopping_10_cats.csv.gz")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
 KindOption = Annotated[list[str] | None, typer.Option(
@@ -142,29 +144,39 @@ def sentiment(
     top: Annotated[int, typer.Option(
         "--top", help="How many groups of each grouping to list (busiest first).")] = 20,
     model: Annotated[Path | None, typer.Option(
-        "--model", help="The Chinese sentiment model (default: sentiment-zh.npz in the "
-        "models folder, written by sentiment-train).")] = None,
+        "--model", help="A Chinese sentiment model file (default: the store's own, written by "
+        "sentiment-train or the quickstart).")] = None,
     backend: BackendOption = "duckdb",
     snapshot: SnapshotOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Sentiment of reviews and feedback: VADER for English, the trained model for Chinese;
     by item, category, segment and over time."""
-    from tailored.analytics.sentiment import MODEL_FILE, ChineseSentiment
+    from tailored.analytics.sentiment import ChineseSentiment
     from tailored.analytics.sentiment_scores import review_sentiment
+    from tailored.analytics.sentiment_store import (
+        load_sentiment_model,
+        sentiment_model_location,
+    )
 
     started = time.perf_counter()
     kinds = _kinds(kind, ("review", "feedback"))
-    path = model or (state_of(ctx).settings.models_folder() or Path("tailored-models")) / MODEL_FILE
-    if model is not None and not model.exists():
-        from tailored.errors import InvalidInput
+    state = state_of(ctx)
+    if model is not None:
+        if not model.exists():
+            from tailored.errors import InvalidInput
 
-        raise InvalidInput(f"no sentiment model at {model}", field="model")
-    zh_model = ChineseSentiment.load(path) if path.exists() else None
+            raise InvalidInput(f"no sentiment model at {model}", field="model")
+        zh_model: ChineseSentiment | None = ChineseSentiment.load(model)
+        where = str(model)
+    else:
+        folder = state.settings.models_folder()
+        zh_model = load_sentiment_model(state.store, folder)
+        where = sentiment_model_location(state.store, folder)
     with analytics_source(ctx, backend, snapshot) as source, progress(ctx, "sentiment"):
         data = review_sentiment(source, model=zh_model, kinds=kinds, by=by, period=period,
                                 language=language, top=top)
-    data.update(model=str(path) if zh_model is not None else None, backend=backend,
+    data.update(model=where if zh_model is not None else None, backend=backend,
                 seconds=round(time.perf_counter() - started, 3))
 
     def render(c: Console) -> None:
@@ -185,9 +197,10 @@ def sentiment(
 
 def sentiment_train(
     ctx: typer.Context,
-    data_path: Annotated[Path, typer.Option(
+    data_path: Annotated[Path | None, typer.Option(
         "--data", help="Labelled reviews: CSV (or .csv.gz) with label (1 positive, "
-        "0 negative) and review columns.")] = DEFAULT_DATA,
+        f"0 negative) and review columns. Default: {DEFAULT_DATA} in the folder of the "
+        "datasets setting (TAILORED_DATASETS).")] = None,
     test_size: Annotated[float, typer.Option(
         "--test-size", help="Share held out (stratified) to judge the model on.")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the held-out split.")] = 0,
@@ -195,20 +208,32 @@ def sentiment_train(
         "--sample", help="Train and judge on a stratified sample of this many rows.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train the Chinese review sentiment model and save it in the models folder; reports
-    its accuracy on the held-out part."""
+    """Train the Chinese review sentiment model and keep it with the store (beside a SQLite
+    file, in a PostgreSQL store); reports its accuracy on the held-out part."""
+    from tailored.analytics.sentiment_store import save_sentiment_model
     from tailored.analytics.sentiment_training import train_chinese_sentiment
+    from tailored.errors import InvalidInput
 
+    state = state_of(ctx)
+    if data_path is None:
+        if state.settings.datasets is None:
+            raise InvalidInput("give --data PATH, a CSV with label and review columns (such as "
+                               f"{DEFAULT_DATA.name}), or set TAILORED_DATASETS to the folder "
+                               f"that holds {DEFAULT_DATA}", field="data")
+        data_path = state.settings.datasets / DEFAULT_DATA
     if not data_path.is_file():
-        from tailored.errors import InvalidInput
-
         raise InvalidInput(f"no data file at {data_path}: give --data PATH to a CSV with label "
                            "and review columns (such as online_shopping_10_cats.csv.gz)",
                            field="data")
-    models_dir = state_of(ctx).settings.models_folder() or Path("tailored-models")
-    with progress(ctx, "train Chinese sentiment"):
-        _, report = train_chinese_sentiment(data_path, models_dir, test_size=test_size,
-                                            seed=seed, sample=sample)
+    require("jieba", "zh")  # before reading a large file
+    folder = state.settings.models_folder()
+    # Models kept in the store's own table (PostgreSQL): open it before training, so a bad
+    # URL fails now, not in two minutes. Model files need no store opened.
+    store = state.writable_store if folder is None else None
+    with staged_progress(ctx, "train Chinese sentiment") as update:
+        model, report = train_chinese_sentiment(data_path, test_size=test_size, seed=seed,
+                                                sample=sample, on_progress=update)
+    report["path"] = save_sentiment_model(model, store, folder)
 
     def render(c: Console) -> None:
         h = report["held_out"]

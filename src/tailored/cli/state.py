@@ -29,7 +29,7 @@ from tailored.store.presence import in_memory, sqlite_file
 if TYPE_CHECKING:
     from tailored.recommend.model_store import ModelStore
 
-__all__ = ["AppState", "emit", "progress", "state_of"]
+__all__ = ["AppState", "emit", "progress", "staged_progress", "state_of"]
 
 
 @dataclass
@@ -110,3 +110,19 @@ def progress(ctx: typer.Context, description: str, total: float | None = None
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+@contextmanager
+def staged_progress(ctx: typer.Context, job: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar on stderr for a job of several stages; yields a function
+    ``update(stage, done, total)`` that names the stage and sets how far it is."""
+    err = state_of(ctx).err
+    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
+                          BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(job, total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{job}: {stage}", completed=done, total=total)
+
+        yield update

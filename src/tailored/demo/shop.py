@@ -25,6 +25,7 @@ from tailored.demo.catalog import SEGMENTS, ItemSpec, make_items
 from tailored.demo.context import iso, to_ms
 from tailored.demo.graph import make_edges
 from tailored.demo.people import Person, make_people
+from tailored.demo.reviews import write_labelled_reviews
 from tailored.demo.sessions import Simulator
 from tailored.ingest.sources.records import RecordKind, SourceRecord
 
@@ -144,7 +145,8 @@ def _line(obj: Any) -> bytes:
 
 
 def write_shop(shop: DemoShop, folder: Path) -> dict[str, Path]:
-    """Write items/edges/events as JSON lines and truth.json into ``folder``."""
+    """Write items/edges/events as JSON lines, truth.json, and reviews-zh.csv (labelled
+    Chinese reviews to train the sentiment model on) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -156,6 +158,7 @@ def write_shop(shop: DemoShop, folder: Path) -> dict[str, Path]:
     paths["truth"].write_bytes(orjson.dumps(shop.truth, default=_default,
                                             option=orjson.OPT_PASSTHROUGH_DATETIME
                                             | orjson.OPT_INDENT_2) + b"\n")
+    paths["reviews_zh"] = write_labelled_reviews(folder, shop.config.seed)
     return paths
 
 

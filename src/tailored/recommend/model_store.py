@@ -158,11 +158,15 @@ class TableModels(ModelStore):
         self.location = f"table trained_models of {store.url}"
 
     def trained(self) -> dict[str, str]:
+        from tailored.recommend.registry import MODELS
+
         with self.store.reading() as conn:
             rows = conn.execute(sa.select(trained_models.c.name, trained_models.c.trained_at)
                                 .order_by(trained_models.c.trained_at, trained_models.c.saved_at)
                                 ).all()
-        return {r.name: r.trained_at.isoformat(timespec="microseconds") for r in rows}
+        # Recommenders only: the table keeps other models of the store too (sentiment-zh).
+        return {r.name: r.trained_at.isoformat(timespec="microseconds") for r in rows
+                if r.name in MODELS}
 
     def stamp(self, name: str) -> object | None:
         with self.store.reading() as conn:
