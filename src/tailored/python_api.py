@@ -298,12 +298,12 @@ class Tailored:
     def similar(self, item: str, k: int = 10, *, model: str | None = None
                 ) -> list[dict[str, Any]]:
         """The ``k`` items most like ``item``, each with a reason."""
-        from tailored.recommend.training import check_catalog
+        from tailored.recommend.training import similar_for
 
         models = self.models
         recommender = models.load(models.resolve(model, self.settings.default_model))
-        check_catalog(recommender, self.store)
-        return [r.to_dict() for r in recommender.similar_items(item, k)]
+        items: list[dict[str, Any]] = similar_for(recommender, self.store, item, k)["items"]
+        return items
 
     # -- predict ---------------------------------------------------------------------------
 

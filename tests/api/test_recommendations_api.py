@@ -98,3 +98,26 @@ def test_an_anonymous_visitor_gets_recommendations_from_their_session(
     items = client.get("/v1/recommendations/visitor-7?k=2", headers=read).json()["items"]
     assert items and all(i["item_id"].startswith("a") for i in items)
     assert all("viewed" in i["reason"] for i in items)
+
+
+def test_lists_and_similar_items_carry_titles_over_http(client: TestClient,
+                                                        store: Store) -> None:
+    from tailored.catalog import Item
+
+    store.upsert_items([Item(item_id="a1", title="Mug", price=4.5, category=["Home", "Mugs"],
+                             image_url="https://img.example/a1.jpg",
+                             attributes={"url": "https://shop.example/a1"})])
+    read = auth(store.create_key("read"))
+    # The catalogue changed since training: the answer asks for a retrain, then works.
+    assert client.get("/v1/recommendations/u1", headers=read).status_code == 409
+    settings = Settings(database_url=str(store.engine.url.render_as_string(False)))
+    train_from_store(store, "item-knn", open_models(store, settings.models_folder()))
+    items = client.get("/v1/recommendations/u2?k=4", headers=read).json()["items"]
+    mug = next(i for i in items if i["item_id"] == "a1")
+    assert mug["title"] == "Mug" and mug["price"] == 4.5 and mug["category"] == ["Home", "Mugs"]
+    assert mug["url"] == "https://shop.example/a1" and mug["image_url"].endswith("a1.jpg")
+    assert all("title" in i for i in items)
+    r = client.get("/v1/items/a1/similar?k=2&model=item-knn", headers=read)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "Mug" and len(r.json()["items"]) == 2
+    assert client.get("/v1/items/a1/similar?model=../x", headers=read).status_code == 400

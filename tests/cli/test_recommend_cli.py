@@ -73,3 +73,27 @@ def test_filters_that_match_nothing_give_an_empty_list_and_why(shop: Path) -> No
     body = json.loads(r.stdout)
     assert r.returncode == 0 and body["items"] == []
     assert body["note"].startswith("no item is of brand Nope among the 8 items")
+
+
+def test_lists_carry_titles_and_item_fields_and_similar_uses_the_model_asked(
+        shop: Path) -> None:
+    items = [{"item_id": f"{c}{n}", "title": f"Film {c}{n}", "category": "Films > Drama",
+              "price": 3.5 + n, "image_url": f"https://img.example/{c}{n}.jpg",
+              "url": f"https://shop.example/{c}{n}"} for c in "ab" for n in range(4)]
+    (shop / "items.jsonl").write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    r = run(["import", "jsonl", "items.jsonl", "--kind", "items", "--map", "item_id=item_id",
+             "--map", "title=title", "--map", "category=category", "--map", "price=price",
+             "--map", "image_url=image_url", "--map", "attributes.url=url"], shop)
+    assert r.returncode == 0, r.stderr
+    for model in ("ease", "item-knn"):
+        assert run(["train", "--model", model], shop).returncode == 0
+    body = json.loads(run(["recommend", "u0", "-k", "2", "--json"], shop).stdout)
+    first = body["items"][0]
+    assert first["title"] == f"Film {first['item_id']}" and first["price"] > 3
+    assert first["category"] == ["Films", "Drama"] and first["image_url"].endswith(".jpg")
+    assert "Film" in run(["recommend", "u0", "-k", "2"], shop).stdout  # the table shows titles
+    for model in ("ease", "item-knn"):
+        s = json.loads(run(["similar", "a1", "--model", model, "-k", "2", "--json"],
+                           shop).stdout)
+        assert s["model"] == model and s["title"] == "Film a1"
+        assert all(i["title"].startswith("Film") for i in s["items"])

@@ -22,6 +22,7 @@ __all__ = [
     "ProfilesOut",
     "RecommendationsOut",
     "RejectionOut",
+    "SimilarItemsOut",
     "StatsOut",
     "UpsertResult",
 ]
@@ -155,6 +156,16 @@ class RecommendedItemOut(_Open):
     item_id: str
     score: float
     reason: str = Field(description="Why this item, in words a person can read.")
+    because_item_id: str | None = Field(None, description="The item of the person's history "
+                                        "the reason cites, when it cites one.")
+    title: str | None = Field(description="The catalogue's title; null when unknown.")
+    category: list[str] | None = Field(None, description="Category path, most general "
+                                       "first (absent when unknown, as are the fields below).")
+    brand: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    image_url: str | None = None
+    url: str | None = Field(None, description="The item's page: its url (or link) attribute.")
 
 
 class RecommendationsOut(_Open):
@@ -167,6 +178,13 @@ class RecommendationsOut(_Open):
                                                          "categories and price bands they "
                                                          "favour, strongest first.")
     note: str | None = Field(None, description="Why the list is empty, when it is.")
+
+
+class SimilarItemsOut(_Open):
+    item: str = Field(description="The item asked about.")
+    model: str
+    title: str | None = Field(description="Its title; null when unknown.")
+    items: list[RecommendedItemOut]
 
 
 class HealthOut(BaseModel):

@@ -49,10 +49,11 @@ def train(
 
 def _render(console: Console, title: str, items: list[dict[str, object]]) -> None:
     table = Table(title=title)
-    for col in ("#", "item", "score", "reason"):
+    for col in ("#", "item", "title", "score", "reason"):
         table.add_column(col, overflow="fold")  # ids are never cut
     for n, it in enumerate(items, start=1):
-        table.add_row(str(n), str(it["item_id"]), f"{it['score']:.4g}", str(it["reason"]))
+        table.add_row(str(n), str(it["item_id"]), str(it.get("title") or ""),
+                      f"{it['score']:.4g}", str(it["reason"]))
     console.print(table)
 
 
@@ -105,16 +106,15 @@ def similar(
     as_json: JsonOpt = False,
 ) -> None:
     """Items most often chosen by the same people as ITEM."""
-    from tailored.recommend.training import check_catalog
+    from tailored.recommend.training import similar_for
 
     state = state_of(ctx)
     models = state.models
     name = models.resolve(model, state.settings.default_model)
-    recommender = models.load(name)
-    check_catalog(recommender, state.store)
-    items = [r.to_dict() for r in recommender.similar_items(item, k)]
-    emit(ctx, as_json, {"item": item, "model": name, "items": items},
-         lambda c: _render(c, f"similar to {item}", items))
+    data = similar_for(models.load(name), state.store, item, k)
+    title = f' "{data["title"]}"' if data.get("title") else ""
+    emit(ctx, as_json, data,
+         lambda c: _render(c, f"{name}: similar to {item}{title}", data["items"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -263,6 +263,9 @@ class Auto(Recommender):
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         return self.model_._reason(row, item, user)
 
+    def _similar_scores(self, index: int) -> np.ndarray:
+        return self.model_._similar_scores(index)
+
     def _state(self) -> dict[str, np.ndarray]:
         summary = {"chosen": self.chosen_, "params": self.best_params_, "trials": self.trials_,
                    "validation_ndcg": self.validation_ndcg_}

@@ -7,6 +7,7 @@ import inspect
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -16,12 +17,22 @@ import scipy.sparse as sp
 
 from tailored.errors import InvalidInput, NotFittedError
 from tailored.recommend.catalog import CatalogView
-from tailored.recommend.interactions import SIGNAL_VERBS, Interactions
+from tailored.recommend.interactions import SIGNAL_VERBS, SIGNALS, Interactions
 from tailored.recommend.side import SideData
 
 __all__ = ["MAX_K", "Filters", "Recommendation", "Recommender"]
 
 MAX_K = 1000
+RATING_CODE = SIGNALS.index("rating") + 1
+
+
+# Per list being made: which history items reasons have cited and how often, so one item
+# does not explain a whole list; and which items the person rated below their own mean.
+_REASONS: ContextVar[dict[str, Any] | None] = ContextVar("tailored_reasons", default=None)
+# At most this many items of one list cite the same history item, when another will do.
+REASON_CAP = 3
+# The person ``similar_items`` scores for: no one's id (ids are never empty).
+_NOBODY = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +40,15 @@ class Recommendation:
     item_id: str
     score: float
     reason: str
+    # The history item the reason cites ("because you rated X"), when it cites one.
+    because_item_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "score": round(float(self.score), 6),
-                "reason": self.reason}
+        out: dict[str, Any] = {"item_id": self.item_id, "score": round(float(self.score), 6),
+                               "reason": self.reason}
+        if self.because_item_id is not None:
+            out["because_item_id"] = self.because_item_id
+        return out
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,8 @@ class Recommender(ABC):
     scores_without_history: ClassVar[bool] = False
     # Hyperparameters read only when scoring: changing one needs no refit (tuning reuses fits).
     scoring_params: ClassVar[tuple[str, ...]] = ()
+    # True for models whose scores for a one-item history say which items they relate to it.
+    similar_by_scores: ClassVar[bool] = True
     metadata_: dict[str, Any]
 
     # -- what each model supplies ----------------------------------------------------
@@ -233,7 +251,13 @@ class Recommender(ABC):
         most popular items, and the reason says so."""
         self._check_fitted()
         _check_k(k)
-        filters = filters or Filters()
+        token = _REASONS.set({"used": {}, "user": user})
+        try:
+            return self._recommend(user, k, filters or Filters())
+        finally:
+            _REASONS.reset(token)
+
+    def _recommend(self, user: str, k: int, filters: Filters) -> list[Recommendation]:
         if not 0.0 <= filters.diversity <= 1.0:
             raise InvalidInput(f"diversity must be between 0 and 1, got {filters.diversity!r}",
                                field="diversity")
@@ -320,7 +344,16 @@ class Recommender(ABC):
         if diversity > 0 and len(order) > 1:
             order = self._mmr(order, scores, k, diversity, taken)
         ids = self.interactions_.item_ids
-        return [Recommendation(str(ids[i]), float(scores[i]), reason(int(i))) for i in order[:k]]
+        out = []
+        for i in order[:k]:
+            state = _REASONS.get()
+            if state is not None:
+                state.pop("cited", None)
+            text = reason(int(i))
+            cited = None if state is None else state.pop("cited", None)
+            out.append(Recommendation(str(ids[i]), float(scores[i]), text,
+                                      None if cited is None else str(ids[cited])))
+        return out
 
     def _mmr(self, order: np.ndarray, scores: np.ndarray, k: int, diversity: float,
              taken: Sequence[Recommendation]) -> np.ndarray:
@@ -410,22 +443,36 @@ class Recommender(ABC):
         return {u: self.recommend(u, k, filters) for u in users}
 
     def similar_items(self, item: str, k: int = 10) -> list[Recommendation]:
-        """Items most often engaged with by the same people (cosine over people)."""
+        """The items this model relates most to ``item``: its own scores for a person whose
+        whole history is ``item`` (so EASE, ALS, item-kNN... each answer by what they
+        learnt), or, for models that do not relate items (``similar_by_scores`` false), the
+        items most often engaged with by the same people (cosine over people)."""
         self._check_fitted()
         _check_k(k)
         data = self.interactions_
         index = data.item_index.get(item)
         if index is None:
             raise InvalidInput(f"unknown item {item!r}", field="item")
+        label = self.catalog_.label(index, item)
+        allowed = np.ones(len(data.item_ids), dtype=bool)
+        allowed[index] = False
+        if self.similar_by_scores:
+            scores = self._similar_scores(index)
+            found = self._top(scores, allowed, k, lambda i: f"liked by people who liked {label}")
+            if found:
+                return found
         x = data.matrix.tocsc()
         col = x[:, index]
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
         scores = np.asarray((x.T @ col).todense()).ravel() / (
             norms * max(norms[index], 1e-12) + 1e-12)
-        allowed = np.ones(len(scores), dtype=bool)
-        allowed[index] = False
-        label = self.catalog_.label(index, item)
         return self._top(scores, allowed, k, lambda i: f"often chosen together with {label}")
+
+    def _similar_scores(self, index: int) -> np.ndarray:
+        """How much this model relates each item to item ``index``: by default its scores
+        for a person whose whole history is that item."""
+        row = sp.csr_matrix(([1.0], ([0], [index])), shape=(1, len(self.interactions_.item_ids)))
+        return np.asarray(self._scores(row, _NOBODY), dtype=np.float64).ravel()
 
     def update(self, user: str, item_ids: Sequence[str], weights: Sequence[float] | None = None,
                signals: Sequence[str | None] | None = None) -> None:
@@ -473,6 +520,54 @@ class Recommender(ABC):
         return load_model(path)
 
     # -- helpers for reasons --------------------------------------------------------
+
+    def _disliked(self, row: sp.csr_matrix, user: str) -> np.ndarray:
+        """The history items (indices into ``row.indices``) the person rated explicitly
+        below their own mean rating: never a reason."""
+        data = self.interactions_
+        index = data.user_index.get(user)
+        fresh = self._fresh_signals.get(user, {})
+        codes = np.zeros(row.nnz, dtype=np.int8)
+        if index is not None:
+            codes = np.asarray(data.strongest[index, row.indices].toarray()).ravel()
+        rated = codes == RATING_CODE
+        for j, item in enumerate(row.indices.tolist()):
+            if item in fresh:
+                rated[j] = fresh[item] == "rating"
+        if rated.sum() < 2:
+            return np.zeros(row.nnz, dtype=bool)
+        values = np.asarray(row.data, dtype=np.float64)
+        return rated & (values < values[rated].mean() - 1e-9)
+
+    def _pick_source(self, row: sp.csr_matrix, user: str, positions: np.ndarray,
+                     strength: np.ndarray) -> int | None:
+        """Which history item explains a recommendation: the strongest of ``positions``
+        (indices into ``row.indices``, with their ``strength``) that the person liked, and,
+        while another will do, one that has not already explained ``REASON_CAP`` items of
+        this list. None when no liked item contributes."""
+        positions = np.asarray(positions, dtype=np.int64)
+        strength = np.asarray(strength, dtype=np.float64)
+        state = _REASONS.get()
+        if state is None or state.get("user") != user:
+            state = None
+        if state is not None and state.get("row") is not row:
+            state["row"], state["disliked"] = row, self._disliked(row, user)
+        disliked = state["disliked"] if state is not None else self._disliked(row, user)
+        ok = (strength > 0) & ~disliked[positions]
+        if not ok.any():
+            return None
+        if state is not None:
+            used = state["used"]
+            items = row.indices[positions]
+            fresh = ok & np.array([used.get(int(i), 0) < REASON_CAP for i in items], dtype=bool)
+            if fresh.any():
+                ok = fresh
+        best = int(positions[np.flatnonzero(ok)[np.argmax(strength[ok])]])
+        source = int(row.indices[best])
+        if state is not None:
+            state["used"][source] = state["used"].get(source, 0) + 1
+            state["cited"] = source
+        return source
 
     def _because(self, source: int, user: str) -> str:
         """"because you bought X": the verb from the person's strongest signal on X."""

@@ -201,18 +201,14 @@ class ContentBased(Recommender):
             if len(shared) and shared.max() > 0:
                 top = int(vector.indices[np.argmax(shared)])
                 return f"matches your interest in {self.feature_names_[top]}"
-        source = self._closest(row.indices, vector)
+        source = None
+        if row.nnz:
+            similarity = np.asarray((self.features_[row.indices] @ vector.T).todense()).ravel()
+            source = self._pick_source(row, user, np.arange(row.nnz), similarity)
         if source is None:
             return "matches your interests"
         label = self.catalog_.label(source, str(self.interactions_.item_ids[source]))
         return f"new and similar to {label}" if new else f"similar to {label}"
-
-    def _closest(self, candidates: np.ndarray, vector: sp.csr_matrix) -> int | None:
-        if len(candidates) == 0:
-            return None
-        similarity = np.asarray((self.features_[candidates] @ vector.T).todense()).ravel()
-        best = int(np.argmax(similarity))
-        return int(candidates[best]) if similarity[best] > 0 else None
 
     def similar_items(self, item: str, k: int = 10) -> list[Recommendation]:
         """Items whose text and attributes are most like ``item``'s, new items included."""

@@ -105,9 +105,9 @@ class Cooccurrence(Recommender):
         column = np.zeros(p.shape[0])
         column[p.indices[start:end]] = p.data[start:end]
         contributions = column[row.indices]
-        if len(contributions) == 0 or contributions.max() <= 0:
+        source = self._pick_source(row, user, np.arange(row.nnz), contributions)
+        if source is None:
             return "often chosen together with what you have"
-        source = int(row.indices[np.argmax(contributions)])
         label = self.catalog_.label(source, str(self.interactions_.item_ids[source]))
         if self.mode == "then":
             return f"people who viewed {label} bought it"

@@ -104,7 +104,9 @@ class EASE(Recommender):
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         x = self._history(row, user)
         contributions = x.data * self.weights_[x.indices, item]
-        return self._because(int(x.indices[np.argmax(contributions)]), user)
+        source = self._pick_source(row, user, np.arange(x.nnz), contributions)
+        return ("people with similar taste liked it" if source is None
+                else self._because(source, user))
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights_}

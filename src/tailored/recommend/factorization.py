@@ -93,6 +93,14 @@ class _Factorization(Recommender):
         scores[self._untrained] = 0.0
         return scores
 
+    def _similar_scores(self, index: int) -> np.ndarray:
+        # Cosine of the learnt item vectors (as implicit's similar_items): what the
+        # factorisation itself holds alike, not popularity.
+        with _one_blas_thread():
+            scores = self._unit @ self._unit[index]
+        scores[self._untrained] = 0.0
+        return scores
+
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         # The history item whose vector points the most the same way as the recommended one.
         history = row.indices
@@ -102,9 +110,9 @@ class _Factorization(Recommender):
                 cached = self._history = (row, self._unit[history])
             with _one_blas_thread():
                 closeness = cached[1] @ self._unit[item]
-            best = int(np.argmax(closeness))
-            if closeness[best] > 0:
-                return self._because(int(history[best]), user)
+            source = self._pick_source(row, user, np.arange(len(history)), closeness)
+            if source is not None:
+                return self._because(source, user)
         return "people with similar taste liked it"
 
     def _state(self) -> dict[str, np.ndarray]:

@@ -102,7 +102,9 @@ class ItemKNN(Recommender):
         if len(shared) == 0:
             return "people with similar taste liked it"
         weights = row.data[in_row] * peers.data[in_peers]
-        return self._because(int(shared[np.argmax(weights)]), user)
+        source = self._pick_source(row, user, in_row, weights)
+        return ("people with similar taste liked it" if source is None
+                else self._because(source, user))
 
     def _state(self) -> dict[str, np.ndarray]:
         s = self.similarity_

@@ -24,6 +24,7 @@ class Popular(Recommender):
     """
 
     name = "popular"
+    similar_by_scores = False  # it does not relate items to each other
 
     def __init__(self, *, by: str = "people") -> None:
         self.by = by

@@ -36,6 +36,7 @@ class Social(Recommender):
     """
 
     name = "social"
+    similar_by_scores = False  # it does not relate items to each other
     scores_without_history = True
 
     def __init__(self, *, friend_weight: float = 1.0, follow_weight: float = 0.5,

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from tailored.errors import CatalogChanged, InvalidInput, NotFound
 from tailored.recommend.base import Filters, Recommender
 from tailored.recommend.catalog import CatalogView
@@ -19,12 +21,15 @@ from tailored.recommend.registry import MODELS
 from tailored.recommend.side import SideData
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
+from tailored.store.tables import items as catalog_items
 
 __all__ = [
     "ModelCache",
     "check_catalog",
     "recommendations_for",
+    "similar_for",
     "train_from_store",
+    "with_item_fields",
 ]
 
 
@@ -84,13 +89,57 @@ def recommendations_for(
     except NotFound:
         profile_id = None
     who = profile_id or person
-    items = [r.to_dict() for r in recommender.recommend(who, k, filters)]
+    items = with_item_fields(store, [r.to_dict() for r in recommender.recommend(who, k, filters)])
     answer = {"user": person, "profile_id": profile_id,
               "model": recommender.metadata_.get("model", recommender.name), "items": items,
               "preferences": recommender.preferences(who)}
     if not items:
         answer["note"] = recommender.why_empty(who, filters)
     return answer
+
+
+def similar_for(recommender: Recommender, store: Store, item: str, k: int) -> dict[str, Any]:
+    """What ``tailored similar`` and ``GET /v1/items/{id}/similar`` answer: the items most
+    like ``item`` by this model, with their catalogue fields."""
+    check_catalog(recommender, store)
+    items = with_item_fields(store, [r.to_dict() for r in recommender.similar_items(item, k)])
+    asked = with_item_fields(store, [{"item_id": item}])[0]
+    asked.pop("item_id")
+    return {"item": item, "model": recommender.metadata_.get("model", recommender.name),
+            **asked, "items": items}
+
+
+# What a page needs to show an item, beside its id: read from the catalogue when answering,
+# so a price or an image changed since training shows as it is now.
+_URL_ATTRIBUTES = ("url", "link", "href")
+
+
+def with_item_fields(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` (dicts with ``item_id``) with each one's title, and its category, brand,
+    price, currency, image and page URL where the catalogue knows them."""
+    ids = [str(i["item_id"]) for i in items]
+    if not ids:
+        return items
+    with store.reading() as conn:
+        rows = {r.item_id: r for r in conn.execute(
+            sa.select(catalog_items.c.item_id, catalog_items.c.title, catalog_items.c.category,
+                      catalog_items.c.brand, catalog_items.c.price, catalog_items.c.currency,
+                      catalog_items.c.image_url, catalog_items.c.attributes)
+            .where(catalog_items.c.item_id.in_(ids)))}
+    out = []
+    for item in items:
+        row = rows.get(str(item["item_id"]))
+        fields: dict[str, Any] = {"title": None}
+        if row is not None:
+            attributes = row.attributes or {}
+            url = next((attributes[a] for a in _URL_ATTRIBUTES
+                        if isinstance(attributes.get(a), str)), None)
+            fields = {"title": row.title, "category": list(row.category or []) or None,
+                      "brand": row.brand, "price": row.price, "currency": row.currency,
+                      "image_url": row.image_url, "url": url}
+            fields = {k: v for k, v in fields.items() if v is not None or k == "title"}
+        out.append({**item, **fields})
+    return out
 
 
 class ModelCache:

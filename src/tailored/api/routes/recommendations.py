@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
-from tailored.api.schemas import ERROR_RESPONSES, ErrorOut, RecommendationsOut
+from tailored.api.schemas import ERROR_RESPONSES, ErrorOut, RecommendationsOut, SimilarItemsOut
 from tailored.recommend import MAX_K, Filters
-from tailored.recommend.training import recommendations_for
+from tailored.recommend.training import recommendations_for, similar_for
 
 __all__ = ["router"]
 
@@ -47,3 +47,23 @@ async def recommendations(
                       pinned=tuple(pin or ()))
     return await run_in_threadpool(recommendations_for, recommender, store, person, k,
                                    filters)
+
+
+@router.get("/items/{item_id}/similar", response_model=SimilarItemsOut,
+            response_model_exclude_unset=True,
+            dependencies=[require("read")],
+            responses={**ERROR_RESPONSES, 404: {"model": ErrorOut, "description": (
+                "No trained model of that name.")}, 409: {"model": ErrorOut, "description": (
+                "The catalogue changed since the model was trained.")}})
+async def similar_items(
+    item_id: str,
+    models: ModelsDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """The k items most like ``item_id`` by the model (default: the one trained last), with
+    their titles and catalogue fields."""
+    recommender = await run_in_threadpool(models.get, model, settings.default_model)
+    return await run_in_threadpool(similar_for, recommender, store, item_id, k)
