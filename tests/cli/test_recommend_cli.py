@@ -97,3 +97,26 @@ def test_lists_carry_titles_and_item_fields_and_similar_uses_the_model_asked(
                            shop).stdout)
         assert s["model"] == model and s["title"] == "Film a1"
         assert all(i["title"].startswith("Film") for i in s["items"])
+
+
+def test_train_json_says_what_a_blend_chose(shop: Path) -> None:
+    r = run(["train", "--model", "hybrid", "--json"], shop)
+    assert r.returncode == 0, r.stderr
+    chosen = json.loads(r.stdout)["chosen"]
+    assert chosen["models"] and set(chosen["weights"]) == set(chosen["models"])
+    assert abs(sum(chosen["weights"].values()) - 1) < 1e-6
+    assert "chose " in run(["train", "--model", "hybrid"], shop).stdout
+
+
+def test_auto_reports_its_choice_and_trials(shop: Path) -> None:
+    from tailored.recommend.model_store import FolderModels
+    from tailored.recommend.training import train_from_store
+    from tailored.store import Store
+
+    with Store.open(f"sqlite:///{shop / 'tailored.db'}") as store:
+        _, meta = train_from_store(store, "auto", FolderModels(shop / "m"), params={
+            "candidates": ["ease", "item-knn"], "n_trials": 2})
+    chosen = meta["chosen"]
+    assert chosen["model"] in ("ease", "item-knn", "hybrid")
+    assert {t["model"] for t in chosen["trials"]} >= {"ease", "item-knn"}
+    assert all("ndcg" in t and "params" in t for t in chosen["trials"])

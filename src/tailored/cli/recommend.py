@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -44,7 +44,19 @@ def train(
         _, meta = train_from_store(state.store, model, state.models)
     emit(ctx, as_json, meta, lambda c: c.print(
         f"trained {model} on {meta['interactions']:,} interactions of {meta['users']:,} people "
-        f"and {meta['items']:,} items in {meta['train_seconds']:.2f}s → {meta['path']}"))
+        f"and {meta['items']:,} items in {meta['train_seconds']:.2f}s → {meta['path']}"
+        + _chosen_words(meta.get("chosen"))))
+
+
+def _chosen_words(chosen: dict[str, Any] | None) -> str:
+    """What auto or hybrid chose, in one line (all of it is in --json)."""
+    if not chosen:
+        return ""
+    blend = chosen.get("blend") or (chosen if "weights" in chosen else None)
+    what = (", ".join(f"{m} {w:.0%}" for m, w in blend["weights"].items()) if blend
+            else f"{chosen['model']} {chosen.get('params') or ''}")
+    score = chosen.get("validation_ndcg")
+    return f"\nchose {what}" + (f" (validation NDCG {score:.4f})" if score is not None else "")
 
 
 def _render(console: Console, title: str, items: list[dict[str, object]]) -> None:

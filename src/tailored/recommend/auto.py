@@ -263,6 +263,16 @@ class Auto(Recommender):
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         return self.model_._reason(row, item, user)
 
+    def choice(self) -> dict[str, Any] | None:
+        """The model chosen, its parameters (a blend: its models and weights), the
+        validation NDCG it won with, and every trial with its score."""
+        chosen = {"model": self.chosen_, "params": self.best_params_,
+                  "validation_ndcg": self.validation_ndcg_, "trials": self.trials_}
+        inner = self.model_.choice()
+        if inner is not None:
+            chosen["blend"] = inner
+        return chosen
+
     def _similar_scores(self, index: int) -> np.ndarray:
         return self.model_._similar_scores(index)
 

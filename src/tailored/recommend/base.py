@@ -164,6 +164,11 @@ class Recommender(ABC):
         :meth:`forget` once ``interactions_`` and ``popularity_`` are without them."""
         return None
 
+    def choice(self) -> dict[str, Any] | None:
+        """What a model that chooses for itself (auto, hybrid) chose, for ``train --json``;
+        None for the others."""
+        return None
+
     def forget(self, ids: Iterable[str]) -> int:
         """Remove people (by the ids the model knows them by) from the fitted model, in
         place: erasure. Returns how many people went. See :mod:`tailored.recommend.forgetting`.

@@ -305,6 +305,13 @@ class Hybrid(Recommender):
         best = int(np.argmax(self._contributions(row, user)[:, item]))
         return self.models_[best]._reason(row, item, user)
 
+    def choice(self) -> dict[str, Any] | None:
+        return {"models": list(self.models),
+                "weights": {m: round(float(w), 6) for m, w in zip(self.models, self.weights_,
+                                                                  strict=True)},
+                "validation_ndcg": (None if self.validation_ndcg_ is None
+                                    else round(float(self.validation_ndcg_), 6))}
+
     # -- persistence ----------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:

@@ -63,6 +63,9 @@ def train_from_store(
         "users": len(data.user_ids), "items": len(data.item_ids),
         "interactions": int(data.matrix.nnz), "catalog_version": catalog_version,
     }
+    chosen = model.choice()
+    if chosen is not None:
+        metadata["chosen"] = chosen
     metadata["path"] = models.save(model, metadata)
     return model, metadata
 
