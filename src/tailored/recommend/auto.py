@@ -55,6 +55,8 @@ SEARCH_SPACES: dict[str, Space] = {
     },
     "als": lambda t: {
         "factors": t.suggest_categorical("factors", [16, 32, 64, 128]),
+        "recency_half_life": t.suggest_categorical("recency_half_life",
+                                                   [None, 2.0, 5.0, 10.0, 20.0, 50.0]),
         "regularization": t.suggest_float("regularization", 1e-3, 10.0, log=True),
         "alpha": t.suggest_float("alpha", 0.5, 40.0, log=True),
         "iterations": t.suggest_int("iterations", 5, 30),
@@ -232,7 +234,9 @@ class Auto(Recommender):
         seed = None if self.random_state is None else self.random_state + n
         study = optuna.create_study(direction="maximize",
                                     sampler=optuna.samplers.TPESampler(seed=seed))
-        defaults = MODELS[name]().get_params()
+        # A setting the model chooses itself ("auto" recency) is searched here instead: its
+        # first trial is the plain default, None.
+        defaults = {p: (None if v == "auto" else v) for p, v in MODELS[name]().get_params().items()}
         probe = optuna.trial.FixedTrial(defaults)
         try:
             in_space = space(probe).keys() <= defaults.keys()

@@ -9,11 +9,17 @@ import scipy.sparse as sp
 from tailored.errors import InvalidInput
 from tailored.recommend.base import Recommender
 from tailored.recommend.interactions import Interactions
+from tailored.recommend.recency import (
+    RecencyChosen,
+    check_half_life,
+    recency_state,
+    restore_recency,
+)
 
 __all__ = ["EASE"]
 
 
-class EASE(Recommender):
+class EASE(RecencyChosen, Recommender):
     """Embarrassingly Shallow Autoencoder: each item's score is a learned weighted sum of the
     items a person has, with the weights solved in closed form.
 
@@ -33,13 +39,15 @@ class EASE(Recommender):
         MovieLens-sized data, larger for bigger and sparser ones.
     binary : bool
         Learn from 0/1 engagement, as the paper does (the default), or from the event weights.
-    recency_half_life : float, optional
+    recency_half_life : float, None or "auto"
         Read a person's history with the newest items counting most: their n-th most recent
         item counts ``0.5 ** (n / recency_half_life)`` when scoring (items, not days: people
         rate or buy in bursts). What someone did last predicts what they do next; on the
         MovieLens leave-last-10 split this lifts NDCG@10 by a fifth. Needs the interactions'
-        timestamps; scoring only, so tuning it needs no refit. ``None`` (the default): every
-        item counts alike, as in the paper.
+        timestamps; scoring only, so tuning it needs no refit. ``"auto"`` (the default):
+        chosen by validation on each person's latest items when there are timestamps
+        (:mod:`tailored.recommend.recency`; the choice is ``recency_half_life_``), none
+        without. ``None``: every item counts alike, as in the paper.
     max_items : int
         The largest catalogue accepted.
 
@@ -57,7 +65,8 @@ class EASE(Recommender):
     scoring_params = ("recency_half_life",)
 
     def __init__(self, *, l2: float = 500.0, binary: bool = True,
-                 recency_half_life: float | None = None, max_items: int = 30_000) -> None:
+                 recency_half_life: float | str | None = "auto", max_items: int = 30_000
+                 ) -> None:
         self.l2 = l2
         self.binary = binary
         self.recency_half_life = recency_half_life
@@ -66,9 +75,7 @@ class EASE(Recommender):
     def _fit(self, data: Interactions) -> None:
         if not self.l2 > 0:
             raise InvalidInput(f"l2 must be positive, got {self.l2!r}", field="l2")
-        if self.recency_half_life is not None and not self.recency_half_life > 0:
-            raise InvalidInput(f"recency_half_life must be positive, got "
-                               f"{self.recency_half_life!r}", field="recency_half_life")
+        check_half_life(self.recency_half_life)
         n = len(data.item_ids)
         if n > self.max_items:
             raise InvalidInput(
@@ -85,6 +92,7 @@ class EASE(Recommender):
         p /= -np.diag(p)  # column j divided by -P_jj
         np.fill_diagonal(p, 0.0)
         self.weights_ = np.ascontiguousarray(p, dtype=np.float32)
+        self._choose_recency(data)
 
     def _history(self, row: sp.csr_matrix, user: str) -> sp.csr_matrix:
         """The person's row as the model reads it: float32 like B, 0/1 if binary, the
@@ -93,8 +101,9 @@ class EASE(Recommender):
         x = sp.csr_matrix(row, dtype=np.float32, copy=True)
         if self.binary:
             x.data[:] = 1.0
-        if self.recency_half_life is not None:
-            x.data *= self._recency(x, user, self.recency_half_life).astype(np.float32)
+        half_life = self.half_life()
+        if half_life is not None:
+            x.data *= self._recency(x, user, half_life).astype(np.float32)
         return x
 
     def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
@@ -109,10 +118,11 @@ class EASE(Recommender):
                 else self._because(source, user))
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights_}
+        return {"weights": self.weights_, **recency_state(self)}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         self.weights_ = state["weights"]
+        restore_recency(self, state)
 
 
 def _spd_inverse(a: np.ndarray) -> np.ndarray:

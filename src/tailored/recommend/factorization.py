@@ -26,6 +26,12 @@ from threadpoolctl import ThreadpoolController
 
 from tailored.recommend.base import Recommender
 from tailored.recommend.interactions import Interactions
+from tailored.recommend.recency import (
+    RecencyChosen,
+    check_half_life,
+    recency_state,
+    restore_recency,
+)
 
 __all__ = ["ALS", "BPR"]
 
@@ -129,7 +135,7 @@ class _Factorization(Recommender):
         self._untrained = self.popularity_ == 0
 
 
-class ALS(_Factorization):
+class ALS(RecencyChosen, _Factorization):
     """Alternating least squares for implicit feedback (Hu, Koren and Volinsky 2008), fitted
     by ``implicit``'s CPU solver (conjugate gradient).
 
@@ -149,12 +155,19 @@ class ALS(_Factorization):
         Alternating passes (people, then items).
     random_state : int or None
         Seeds the initial vectors: one seed, one model.
+    recency_half_life : float, None or "auto"
+        A person's vector is solved from their history with the n-th newest item counting
+        ``0.5 ** (n / recency_half_life)`` (items, not days), so new interests show at once.
+        ``"auto"`` (the default): chosen by validation on each person's latest items when
+        the interactions have timestamps (:mod:`tailored.recommend.recency`), none without.
 
     Attributes
     ----------
     item_factors_ : ndarray of shape (n_items, factors)
     user_factors_ : ndarray of shape (n_people, factors)
         As trained, for analysis; lists fold each person's current history in instead.
+    recency_half_life_ : float or None
+        The half-life validation chose (with ``recency_half_life="auto"``).
 
     Examples
     --------
@@ -166,19 +179,23 @@ class ALS(_Factorization):
     """
 
     name = "als"
+    scoring_params = ("recency_half_life",)
 
     def __init__(self, *, factors: int = 64, regularization: float = 0.01, alpha: float = 1.0,
-                 iterations: int = 15, random_state: int | None = 0) -> None:
+                 iterations: int = 15, random_state: int | None = 0,
+                 recency_half_life: float | str | None = "auto") -> None:
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
         self.iterations = iterations
         self.random_state = random_state
+        self.recency_half_life = recency_half_life
 
     def _fit(self, data: Interactions) -> None:
         _check_positive(factors=self.factors, alpha=self.alpha, iterations=self.iterations)
         if self.regularization < 0:
             raise ValueError(f"regularization must be >= 0, got {self.regularization!r}")
+        check_half_life(self.recency_half_life)
         # Imported here: only training needs implicit; a saved model serves without it.
         from implicit.cpu.als import AlternatingLeastSquares
 
@@ -190,6 +207,21 @@ class ALS(_Factorization):
             model.fit(data.matrix.astype(np.float32), show_progress=False)
         self._set_items(model.item_factors, np.zeros(len(data.item_ids)))
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self._choose_recency(data)
+
+    def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
+        half_life = self.half_life()
+        if half_life is not None and row.nnz > 1:
+            row = row.copy()
+            row.data = row.data * self._recency(row, user, half_life)
+        return super()._scores(row, user)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**super()._state(), **recency_state(self)}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        super()._restore(state)
+        restore_recency(self, state)
 
     def fold_in(self, row: sp.csr_matrix) -> np.ndarray:
         """x = (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + λI)⁻¹ YᵤᵀCᵤ1: only the items in ``row`` add to YᵀY."""
