@@ -44,6 +44,21 @@ def test_heavy_libraries_stay_out_of_the_base_install() -> None:
         assert heavy not in base
 
 
+def test_clv_takes_only_the_pymc_marketing_releases_it_was_tested_with() -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    (spec,) = [Requirement(r) for r in OPTIONAL["clv"] if r.startswith("pymc-marketing")]
+    assert "0.19.2" in spec.specifier
+    assert "1.3.0" not in spec.specifier  # 1.x changed the models' constructor (data=)
+    try:
+        installed = version("pymc-marketing")
+    except PackageNotFoundError:
+        return
+    assert installed in spec.specifier
+
+
 @pytest.mark.parametrize("extra", sorted(EXTRAS))
 def test_require_names_the_extra_to_install_when_its_module_is_missing(
         monkeypatch: pytest.MonkeyPatch, extra: str) -> None:
