@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from tailored.events import ORDER_EVENTS, order_value
+from tailored.store.snapshot_files import read_snapshot_table
 
 
 def identified(folder: Path) -> set[str]:
@@ -27,14 +28,13 @@ def identified(folder: Path) -> set[str]:
 
 def orders(folder: Path, as_of: datetime | None = None) -> pd.DataFrame:
     """One row per order up to ``as_of`` (inclusive): profile_id, timestamp, value."""
-    ev = pd.read_parquet(folder / "events.parquet",
-                         columns=["profile_id", "type", "event", "timestamp", "properties",
-                                  "message_id"])
+    ev = read_snapshot_table(folder, "events", columns=[
+        "profile_id", "type", "event", "timestamp", "properties", "message_id"]).to_pandas()
     ev = ev[(ev.type == "track") & ev.event.isin(ORDER_EVENTS) & ev.profile_id.notna()]
     if as_of is not None:
         ev = ev[ev.timestamp <= as_of]
-    ix = pd.read_parquet(folder / "interactions.parquet",
-                         columns=["signal", "value", "message_id"])
+    ix = read_snapshot_table(folder, "interactions",
+                             columns=["signal", "value", "message_id"]).to_pandas()
     lines = ix[ix.signal == "order"].groupby("message_id")["value"].apply(list)
     values = [order_value(json.loads(p), lines.get(m, []))
               for p, m in zip(ev.properties, ev.message_id, strict=True)]

@@ -51,10 +51,11 @@ def pandas_lifecycle(folder: Path) -> tuple[dict[str, int], float]:
 
     from _customers import identified
     from _customers import orders as peer_orders
+    from tailored.store.snapshot_files import read_snapshot_table
 
     started = time.perf_counter()
-    ev = pd.read_parquet(folder / "events.parquet", columns=["profile_id", "timestamp"])
-    ix = pd.read_parquet(folder / "interactions.parquet", columns=["profile_id"])
+    ev = read_snapshot_table(folder, "events", columns=["profile_id", "timestamp"]).to_pandas()
+    ix = read_snapshot_table(folder, "interactions", columns=["profile_id"]).to_pandas()
     at = ev.timestamp.max()
     seen = ev.groupby("profile_id").timestamp.agg(["min", "max"])
     orders = peer_orders(folder)
