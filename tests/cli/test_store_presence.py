@@ -1,6 +1,9 @@
 """A store that does not exist yet: commands that write create it and say so on stderr;
 commands that only read refuse in one line naming it, and create nothing; SQLite URLs that
-cannot be opened get one clear line."""
+cannot be opened get one clear line.
+
+Most cases run in-process (CliRunner: the error is the exception the entry point prints as
+its one line); one of each kind runs the real program, to see that line."""
 
 from __future__ import annotations
 
@@ -15,8 +18,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import Result
+from typer.testing import CliRunner
 
 from tailored import Tailored
+from tailored.cli.app import app
 from tailored.errors import StoreUnavailable
 from tailored.store import Store
 from tailored.store.engine import normalise_url
@@ -53,18 +59,41 @@ READERS = [
 ]
 
 
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working folder, and no TAILORED_* settings from outside."""
+    for name in [n for n in os.environ if n.startswith("TAILORED_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
 @pytest.mark.parametrize("args", READERS, ids=[" ".join(a[:2]) for a in READERS])
 def test_a_reading_command_on_a_missing_store_names_it_and_creates_nothing(
-        tmp_path: Path, args: list[str]) -> None:
-    done = cli(*args, cwd=tmp_path)
-    assert done.returncode == 1, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and MISSING in lines[0], done.stderr
-    assert str(tmp_path / "tailored.db") in lines[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a reader left files behind"
+        here: Path, args: list[str]) -> None:
+    result = invoke(*args)
+    assert isinstance(result.exception, StoreUnavailable), (result.output, result.exception)
+    message = str(result.exception)
+    assert message.startswith(MISSING) and "\n" not in message
+    assert str(here / "tailored.db") in message
+    assert sorted(p.name for p in here.iterdir()) == [], "a reader left files behind"
 
 
-def test_writing_commands_create_the_store_and_say_so(tmp_path: Path) -> None:
+def test_the_real_program_says_it_in_one_line(tmp_path: Path) -> None:
+    done = cli("stats", "--json", cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: {MISSING} ({tmp_path / 'tailored.db'} does not exist); commands that write "
+        "(ingest, import, quickstart, keys create, serve, segment define) create it"]
+    assert not any(tmp_path.iterdir())
+
+
+def test_writing_commands_create_the_store_and_say_so(here: Path) -> None:
+    tmp_path = here
     (tmp_path / "e.jsonl").write_text(json.dumps(EVENT) + "\n")
     (tmp_path / "cdnow.txt").write_text("00001 19970101 1 11.77\n00001 19970112 2 24.50\n")
     cases = [
@@ -75,20 +104,20 @@ def test_writing_commands_create_the_store_and_say_so(tmp_path: Path) -> None:
         (["import", "cdnow", "cdnow.txt", "--json"], "d.db"),
     ]
     for args, name in cases:
-        done = cli("--db", f"sqlite:///{name}", *args, cwd=tmp_path)
-        assert done.returncode == 0, (args, done.stderr)
+        done = invoke("--db", f"sqlite:///{name}", *args)
+        assert done.exit_code == 0, (args, done.output, done.exception)
         assert f"created a new store at sqlite:///{name} ({tmp_path / name})" in done.stderr
         if "--json" in args:
             json.loads(done.stdout)  # stdout keeps the JSON alone
-        again = cli("--db", f"sqlite:///{name}", "stats", "--json", cwd=tmp_path)
-        assert again.returncode == 0 and "created" not in again.stderr
+        again = invoke("--db", f"sqlite:///{name}", "stats", "--json")
+        assert again.exit_code == 0 and "created" not in again.stderr
 
 
-def test_an_import_refused_as_a_whole_leaves_no_store_behind(tmp_path: Path) -> None:
-    (tmp_path / "e.jsonl").write_text(json.dumps(EVENT) + "\n")
-    done = cli("import", "jsonl", "e.jsonl", "--kind", "events", cwd=tmp_path)
-    assert done.returncode == 1 and "--map user_id=COLUMN" in done.stderr
-    assert not (tmp_path / "tailored.db").exists()
+def test_an_import_refused_as_a_whole_leaves_no_store_behind(here: Path) -> None:
+    (here / "e.jsonl").write_text(json.dumps(EVENT) + "\n")
+    done = invoke("import", "jsonl", "e.jsonl", "--kind", "events")
+    assert "--map user_id=COLUMN" in str(done.exception)
+    assert not (here / "tailored.db").exists()
 
 
 def test_quickstart_creates_the_store_and_says_so(tmp_path: Path) -> None:
@@ -137,28 +166,34 @@ def test_serve_creates_the_store_and_says_so(tmp_path: Path) -> None:
 ], ids=["folder", "not-a-database", "no-folder", "device", "memory", "memory-named"])
 @pytest.mark.parametrize("command", [["stats"], ["ingest", "e.jsonl"]], ids=["read", "write"])
 def test_sqlite_urls_that_cannot_be_opened_get_one_clear_line(
-        tmp_path: Path, url: str, expected: str, command: list[str]) -> None:
-    (tmp_path / "folder").mkdir()
+        here: Path, url: str, expected: str, command: list[str]) -> None:
+    (here / "folder").mkdir()
+    (here / "notes.db").write_text("not a database\n")
+    (here / "e.jsonl").write_text(json.dumps(EVENT) + "\n")
+    done = invoke("--db", url, *command)
+    assert isinstance(done.exception, StoreUnavailable), (done.output, done.exception)
+    assert expected in str(done.exception) and "\n" not in str(done.exception)
+    assert (here / "notes.db").read_text() == "not a database\n"
+
+
+def test_an_unusable_sqlite_file_is_one_line_from_the_real_program(tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_text("not a database\n")
-    (tmp_path / "e.jsonl").write_text(json.dumps(EVENT) + "\n")
-    done = cli("--db", url, *command, cwd=tmp_path)
+    done = cli("--db", "sqlite:///notes.db", "stats", cwd=tmp_path)
     assert done.returncode == 1
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], done.stderr
-    assert (tmp_path / "notes.db").read_text() == "not a database\n"
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot open sqlite:///notes.db: {tmp_path / 'notes.db'} is not a SQLite "
+        "database (file is not a database)"]
 
 
-def test_a_database_without_tailored_tables_is_not_migrated_by_a_reader(
-        tmp_path: Path) -> None:
-    other = tmp_path / "other.db"
+def test_a_database_without_tailored_tables_is_not_migrated_by_a_reader(here: Path) -> None:
+    other = here / "other.db"
     engine = sa.create_engine(f"sqlite:///{other}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE notes (body TEXT)")
     engine.dispose()
-    done = cli("--db", "sqlite:///other.db", "stats", cwd=tmp_path)
-    assert done.returncode == 1
-    assert "no store at sqlite:///other.db (the database holds no Tailored tables)" in (
-        done.stderr)
+    done = invoke("--db", "sqlite:///other.db", "stats")
+    assert "no store at sqlite:///other.db (the database holds no Tailored tables)" in str(
+        done.exception)
     assert sa.inspect(sa.create_engine(f"sqlite:///{other}")).get_table_names() == ["notes"]
 
 
