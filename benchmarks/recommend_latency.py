@@ -7,8 +7,12 @@
    target < 50 ms).
 3. ``GET /v1/recommendations/{user}`` p99 with this script as the load generator in a
    second process beside ``tailored serve`` (target < 30 ms).
+4. ``--cli``: the whole ``tailored recommend PERSON --json`` command on MovieLens 100K with a
+   trained EASE model (start-up, model load, list), median of ``--cli-runs`` runs, beside
+   ``tailored stats --json`` and a bare ``python -c pass`` in the same run (target < 1 s).
 
     python benchmarks/recommend_latency.py [--movielens PATH] [--model item-knn] [--json]
+    python benchmarks/recommend_latency.py --cli [--ml100k PATH] [--cli-runs 10]
 """
 
 from __future__ import annotations
@@ -139,6 +143,31 @@ def over_http(folder: Path, model_name: str, calls: int, work: Path) -> dict[str
         server.wait(10)
 
 
+def cli_latency(folder: Path, runs: int, work: Path) -> dict[str, object]:
+    db = f"sqlite:///{work / 'ml100k.db'}"
+
+    def cli(*args: str) -> None:
+        subprocess.run([str(TAILORED), "--db", db, *args], check=True, cwd=work,
+                       capture_output=True)
+
+    cli("import", "movielens", str(folder))
+    cli("train", "--model", "ease")
+
+    def median_seconds(command: list[str]) -> dict[str, float]:
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run(command, check=True, cwd=work, capture_output=True)
+            times.append(time.perf_counter() - t)
+        return {"median_s": round(float(np.median(times)), 3),
+                "min_s": round(min(times), 3), "max_s": round(max(times), 3)}
+
+    return {"runs": runs,
+            "recommend": median_seconds([str(TAILORED), "--db", db, "recommend", "1", "--json"]),
+            "stats": median_seconds([str(TAILORED), "--db", db, "stats", "--json"]),
+            "python_bare": median_seconds([sys.executable, "-c", "pass"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movielens", type=Path, default=DATASETS / "ml-latest-small")
@@ -147,7 +176,22 @@ def main() -> None:
     parser.add_argument("--http-calls", type=int, default=2_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "recommend_latency.jsonl")
+    parser.add_argument("--cli", action="store_true", help="Only the CLI command's latency.")
+    parser.add_argument("--ml100k", type=Path, default=DATASETS / "ml-100k")
+    parser.add_argument("--cli-runs", type=int, default=10)
     opts = parser.parse_args()
+    if opts.cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            record = {"benchmark": "recommend_cli_latency",
+                      "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                      "data": str(opts.ml100k), "loadavg_before": os.getloadavg(),
+                      **cli_latency(opts.ml100k, opts.cli_runs, Path(tmp)),
+                      "loadavg_after": os.getloadavg()}
+        opts.out.parent.mkdir(parents=True, exist_ok=True)
+        with opts.out.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        print(json.dumps(record, indent=2))
+        return
     if not opts.movielens.exists():
         raise SystemExit(f"data set not found: {opts.movielens}")
     record: dict[str, object] = {

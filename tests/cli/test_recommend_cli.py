@@ -120,3 +120,10 @@ def test_auto_reports_its_choice_and_trials(shop: Path) -> None:
     assert chosen["model"] in ("ease", "item-knn", "hybrid")
     assert {t["model"] for t in chosen["trials"]} >= {"ease", "item-knn"}
     assert all("ndcg" in t and "params" in t for t in chosen["trials"])
+
+
+def test_train_ease_says_which_recency_validation_chose(shop: Path) -> None:
+    r = run(["train", "--model", "ease"], shop)
+    assert r.returncode == 0 and "recency chosen by validation" in r.stdout, r.stderr
+    chosen = json.loads(run(["train", "--model", "ease", "--json"], shop).stdout)["chosen"]
+    assert "recency_half_life" in chosen and "recency_validation_ndcg" in chosen

@@ -159,3 +159,25 @@ def test_model_parameter_refuses_paths_and_keeps_one_copy_per_model(
     assert r.status_code == 200
     cache: ModelCache = client.app.state.models  # type: ignore[attr-defined]
     assert len(cache.loaded()) == 1
+
+
+def test_serving_a_saved_model_imports_no_training_machinery(trained: Store,
+                                                               tmp_path: Path) -> None:
+    """What a CLI recommend pays for at start-up: no scikit-learn, Optuna, implicit,
+    pandas or snapshot writer to answer from a saved EASE model."""
+    import subprocess
+    import sys
+
+    train_from_store(trained, "ease", FolderModels(tmp_path / "m"))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tailored.recommend.model_store import FolderModels\n"
+        f"m = FolderModels(Path({str(tmp_path / 'm')!r})).load('ease')\n"
+        "assert m.recommend('u0', 3)\n"
+        "heavy = [n for n in ('sklearn', 'optuna', 'implicit', 'pandas', "
+        "'tailored.store.snapshots', 'scipy.linalg') if n in sys.modules]\n"
+        "print(','.join(heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from tailored.cli.state import emit, progress, state_of
-from tailored.store.snapshots import export_snapshot
 
 __all__ = ["register"]
 
@@ -20,6 +19,9 @@ def export(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Export events, interactions, profiles, identities, items and edges to Parquet."""
+    # Imported here: pyarrow's dataset module and pandas cost every command half a second.
+    from tailored.store.snapshots import export_snapshot
+
     store = state_of(ctx).store
     with progress(ctx, "export snapshot") as advance:
         manifest = export_snapshot(store, out, on_progress=advance)

@@ -52,7 +52,11 @@ def _chosen_words(chosen: dict[str, Any] | None) -> str:
     """What auto or hybrid chose, in one line (all of it is in --json)."""
     if not chosen:
         return ""
-    blend = chosen.get("blend") or (chosen if "weights" in chosen else None)
+    if "recency_half_life" in chosen and "model" not in chosen:
+        half_life = chosen["recency_half_life"]
+        return ("\nrecency chosen by validation: " + (
+            "none" if half_life is None else f"half-life {half_life:g} items"))
+    blend = next((b for b in (chosen.get("blend"), chosen) if b and "weights" in b), None)
     what = (", ".join(f"{m} {w:.0%}" for m, w in blend["weights"].items()) if blend
             else f"{chosen['model']} {chosen.get('params') or ''}")
     score = chosen.get("validation_ndcg")

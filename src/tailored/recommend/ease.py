@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from tailored.errors import InvalidInput
@@ -133,6 +132,8 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     """
     # LAPACK works in place only on Fortran order; a symmetric matrix's transpose is itself.
     fortran = a if a.flags.f_contiguous else a.T
+    import scipy.linalg  # only a fit needs it; serving a saved model starts faster without
+
     factor, info = scipy.linalg.lapack.dpotrf(fortran, lower=False, overwrite_a=True)
     if info == 0:
         inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)

@@ -20,7 +20,6 @@ from tailored.recommend.model_store import ModelStore
 from tailored.recommend.registry import MODELS
 from tailored.recommend.side import SideData
 from tailored.store import Store
-from tailored.store.snapshots import export_snapshot
 from tailored.store.tables import items as catalog_items
 
 __all__ = [
@@ -42,6 +41,9 @@ def train_from_store(
     if name not in MODELS:
         raise InvalidInput(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}",
                            field="model")
+    # Imported here: serving a list (recommend, the API) needs no snapshot machinery.
+    from tailored.store.snapshots import export_snapshot
+
     model = MODELS[name](**(params or {}))
     catalog_version = store.catalog_version()
     with tempfile.TemporaryDirectory(prefix="tailored-snapshot-") as tmp:
