@@ -9,6 +9,7 @@ cached the graph (a running server's ingestor) drops it before its next write.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from tailored.store.tables import (
 )
 from tailored.store.writes import invalidate_graph
 
-__all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "erase_matches", "erase_profile",
+__all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "erase_profile",
            "people_to_erase", "truncate_wal"]
 
 # Every table that holds a person, in the order they are emptied of them.
@@ -50,13 +51,28 @@ def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData
     return matches
 
 
-def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData) -> dict[str, int]:
-    """Delete one canonical profile and everything that holds it; rows deleted per table."""
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure did: ``answer`` for the caller (the erase command's JSON), and
+    ``ids``, every id the erased people were known by (profile ids, merged ones included,
+    and identity values): what models and caches outside the store key them by."""
+
+    answer: dict[str, Any]
+    ids: frozenset[str]
+
+
+def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
+                  known_as: set[str] | None = None) -> dict[str, int]:
+    """Delete one canonical profile and everything that holds it; rows deleted per table.
+    The ids it was known by are added to ``known_as``."""
     pids = [pid, *conn.scalars(sa.select(profiles.c.profile_id)
                                .where(profiles.c.merged_into == pid))]
-    user_ids = [personal.reveal_identity("user_id", v) for v in conn.scalars(
-        sa.select(identities.c.value).where(identities.c.profile_id == pid,
-                                            identities.c.kind == "user_id"))]
+    nodes = [(kind, personal.reveal_identity(kind, value)) for kind, value in conn.execute(
+        sa.select(identities.c.kind, identities.c.value).where(identities.c.profile_id == pid))]
+    user_ids = [value for kind, value in nodes if kind == "user_id"]
+    if known_as is not None:
+        known_as.update(pids)
+        known_as.update(value for _, value in nodes)
     # Snapshots must rebuild the days this person's history lay on.
     mark_history_changed(conn, pids)
     statements = {
@@ -74,14 +90,17 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData) -> dict
 
 
 def erase_matches(conn: sa.Connection, matches: list[Match], personal: PersonalData
-                  ) -> dict[str, Any]:
+                  ) -> Erasure:
     """Erase the matched people; the answer names the first match and sums rows over all."""
-    per_profile = [(m.profile_id, erase_profile(conn, m.profile_id, personal)) for m in matches]
+    known_as: set[str] = set()
+    per_profile = [(m.profile_id, erase_profile(conn, m.profile_id, personal, known_as))
+                   for m in matches]
     invalidate_graph(conn)
     rows = {table: sum(r[table] for _, r in per_profile) for table in ERASED_TABLES}
-    return {"profile_id": matches[0].profile_id, "matched_by": matches[0].matched_by,
-            "rows": rows,
-            "erased": [{"profile_id": pid, "rows": r} for pid, r in per_profile]}
+    answer = {"profile_id": matches[0].profile_id, "matched_by": matches[0].matched_by,
+              "rows": rows,
+              "erased": [{"profile_id": pid, "rows": r} for pid, r in per_profile]}
+    return Erasure(answer, frozenset(known_as))
 
 
 # How long an erase waits for readers to let go of the SQLite write-ahead log.

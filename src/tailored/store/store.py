@@ -15,7 +15,7 @@ from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound, StoreUnavailable
 from tailored.store import reads
 from tailored.store.engine import create_store_engine, normalise_url, safe_url
-from tailored.store.erasure import erase_matches, people_to_erase, truncate_wal
+from tailored.store.erasure import Erasure, erase_matches, people_to_erase, truncate_wal
 from tailored.store.lookup import Match, every_match, first_match
 from tailored.store.migrate import current_revision, head_revision, upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
@@ -274,14 +274,19 @@ class Store:
         write-ahead log is then truncated, so no old copy of the rows stays in it; when
         readers keep it from that, the answer also has ``"warnings"`` saying so.
         """
+        return self.erase(identifier, all_matches=all_matches).answer
+
+    def erase(self, identifier: str, *, all_matches: bool = False) -> Erasure:
+        """:meth:`erase_person`, also saying every id the erased were known by, for what
+        holds people outside the store (models, caches): see :mod:`tailored.privacy`."""
         with self.transaction() as conn:
             matches = people_to_erase(conn, identifier, self.personal, all_matches=all_matches)
-            answer = erase_matches(conn, matches, self.personal)
+            erasure = erase_matches(conn, matches, self.personal)
         # After the commit: the log still holds the pages as they were before it.
         problem = truncate_wal(self.engine)
         if problem is not None:
-            answer["warnings"] = [problem]
-        return answer
+            erasure.answer["warnings"] = [problem]
+        return erasure
 
     def duplicates_count(self) -> int:
         with self.reading() as conn:
