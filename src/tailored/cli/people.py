@@ -126,11 +126,10 @@ def erase(
     if not yes and not typer.confirm(
             f"Erase {named} and all their history?", err=True):
         raise typer.Exit(1)
-    data = store.erase_person(person, all_matches=all_matches)
-    # The store's kept Parquet snapshot holds them too: rebuilt now where they were.
-    from tailored.store.snapshots import refresh_if_present
+    from tailored.privacy import erase_everywhere
 
-    refresh_if_present(store, state_of(ctx).settings.store_snapshot_dir())
+    data, forgotten = erase_everywhere(store, state_of(ctx).settings, person,
+                                       all_matches=all_matches)
     for warning in data.get("warnings", []):
         state_of(ctx).err.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
@@ -139,6 +138,8 @@ def erase(
             rows = ", ".join(f"{t} {n}" for t, n in e["rows"].items() if n)
             console.print(f"erased {e['profile_id']}: {rows or 'no rows'}")
         console.print(f"matched by {data['matched_by']}")
+        if forgotten:
+            console.print(f"forgotten by the trained models {', '.join(forgotten)}")
 
     emit(ctx, as_json, data, render)
 

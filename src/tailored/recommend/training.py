@@ -6,13 +6,14 @@ import contextlib
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from tailored.errors import CatalogChanged, InvalidInput, NotFound
+from tailored.errors import CatalogChanged, InvalidInput, NotFound, TailoredError
 from tailored.recommend.base import Filters, Recommender
 from tailored.recommend.catalog import CatalogView
 from tailored.recommend.interactions import Interactions, Weights
@@ -172,6 +173,33 @@ class ModelCache:
     def loaded(self) -> list[Recommender]:
         with self._lock:
             return [model for _, model in self._models.values()]
+
+    def forget(self, ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Erasure: remove people (by the ids models know them by) from every trained model,
+        the saved copy and the loaded one. Returns the models that held them, and a line for
+        each model that could not be rewritten. The loaded copy is changed in place and kept
+        (the fold-ins of everyone else survive); a copy loaded elsewhere sees the saved one
+        change and reloads it."""
+        ids = frozenset(ids)
+        changed: list[str] = []
+        problems: list[str] = []
+        for name in self.models.names():
+            try:
+                with self._lock:
+                    stamp = self.models.stamp(name)
+                    cached = self._models.get(name)
+                    model = cached[1] if cached is not None and cached[0] == stamp \
+                        else self.models.load(name)
+                    if model.forget(ids) == 0:
+                        continue
+                    self.models.save(model, model.metadata_)
+                    self._models[name] = (self.models.stamp(name), model)
+                changed.append(name)
+            except (OSError, TailoredError) as error:
+                problems.append(f"the trained model {name!r} could not be rewritten and may "
+                                f"still hold them ({error}): run `tailored train --model "
+                                f"{name}`")
+        return changed, problems
 
     def serving(self, default: str | None = None) -> list[Recommender]:
         """The loaded models and the default one (loaded now if it has been trained), so a

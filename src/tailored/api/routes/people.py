@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from tailored.api.deps import SettingsDep, StoreDep, require
+from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
 from tailored.api.schemas import (
     ERROR_RESPONSES,
     ErasureResult,
@@ -17,7 +17,7 @@ from tailored.api.schemas import (
     ProfilesOut,
     StatsOut,
 )
-from tailored.store.snapshots import refresh_if_present
+from tailored.privacy import erase_everywhere
 
 __all__ = ["router"]
 
@@ -55,13 +55,12 @@ async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[st
                responses={409: {"description": "Several people hold this id (an e-mail set "
                                 "as a trait or used as a user id); `matches` lists them."}})
 async def erase(
-    person: str, store: StoreDep, settings: SettingsDep,
+    person: str, store: StoreDep, settings: SettingsDep, models: ModelsDep,
     all_matches: bool = Query(False, description="Erase every person the id names, when "
                               "several do, instead of refusing."),
 ) -> dict[str, Any]:
-    """Erase a person: every profile holding the id as an identity or e-mail trait."""
-    result = await run_in_threadpool(
-        functools.partial(store.erase_person, person, all_matches=all_matches))
-    # The store's kept Parquet snapshot holds them too: rebuilt now where they were.
-    await run_in_threadpool(refresh_if_present, store, settings.store_snapshot_dir())
-    return result
+    """Erase a person — every profile holding the id as an identity or e-mail trait — from
+    the store, its snapshot and every trained model (this server's loaded ones included)."""
+    answer, _ = await run_in_threadpool(functools.partial(
+        erase_everywhere, store, settings, person, all_matches=all_matches, models=models))
+    return answer
