@@ -51,12 +51,15 @@ def table_files(folder: Path, name: str) -> list[Path]:
 
 def table_glob(folder: Path, name: str) -> str | None:
     """One glob pattern that matches the table's files (for DuckDB), None when it has none."""
-    files = table_files(folder, name)
-    if not files:
-        return None
-    if len(files) == 1:
-        return str(files[0])
-    return str(Path(folder) / name / "day=*" / "*.parquet")
+    folder = Path(folder)
+    if name in PARTITIONED and (folder / name).is_dir():
+        # Any one part will do to know the table has rows; listing hundreds of days twice
+        # showed in the time of every analytics command.
+        if next((folder / name).glob("day=*/*.parquet"), None) is None:
+            return None
+        return str(folder / name / "day=*" / "*.parquet")
+    single = folder / f"{name}.parquet"
+    return str(single) if single.exists() else None
 
 
 def read_snapshot_table(folder: Path, name: str, columns: Sequence[str] | None = None
