@@ -10,24 +10,19 @@ Every request the browser makes is checked to stay on 127.0.0.1 (nothing reaches
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tailored.store import Store
+from tests.api.conftest import Served
 
 CHROMIUM = "/usr/bin/chromium"
 FIXTURE = Path(__file__).parent / "fixtures" / "analytics-next" / "umd"
@@ -42,12 +37,6 @@ def _need_chromium() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is needed in CI (.ci/run installs Debian's chromium)")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -80,38 +69,14 @@ def page_origin(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def tailored(tmp_path: Path, page_origin: str) -> Iterator[tuple[str, str, str]]:
+def tailored(tmp_path: Path, page_origin: str, serve: Callable[..., Served]
+             ) -> tuple[str, str, str]:
     """``tailored serve`` on another port, allowing the page's origin: (url, db url, key)."""
     db = f"sqlite:///{tmp_path / 'store.db'}"
     with Store.open(db) as store:
         key = store.create_key("ingest")
-    port = free_port()
-    env = {**os.environ, "TAILORED_CORS_ORIGINS": page_origin, "NO_COLOR": "1"}
-    env.pop("TAILORED_DATABASE_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tailored", "--db", db, "serve", "--host", "127.0.0.1",
-         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "tailored serve did not start"
-            time.sleep(0.1)
-        yield url, db, key
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+    served = serve(env={"TAILORED_CORS_ORIGINS": page_origin})
+    return served.url, served.db, key
 
 
 SEND = """

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tailored import __version__
+from tailored.api.access_log import AccessLog
+from tailored.api.docs import install_docs
 from tailored.api.errors import install_error_handler
 from tailored.api.openapi import install_openapi
 from tailored.api.routes import catalog, health, people, projects, recommendations, segment
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         summary="Segment-compatible event collection, profiles, catalog and social graph.",
         lifespan=lifespan,
+        # /docs is served from the package (install_docs); ReDoc would need a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     for module in (segment, projects, people, catalog, recommendations, health):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     if settings.cors_origins:
         # Browsers ask first (a pre-flight) because analytics.js sends the write key in an
         # Authorization header; no cookies are involved, so no credentials are allowed.
@@ -55,4 +60,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             allow_headers=["Authorization", "Content-Type", "Content-Encoding",
                            "X-Retry-Count"],
             max_age=600)
+    app.add_middleware(AccessLog)  # outermost: pre-flights answered by CORS are logged too
     return app
