@@ -163,7 +163,8 @@ def cli_latency(folder: Path, runs: int, work: Path) -> dict[str, object]:
                 "min_s": round(min(times), 3), "max_s": round(max(times), 3)}
 
     return {"runs": runs,
-            "recommend": median_seconds([str(TAILORED), "--db", db, "recommend", "1", "--json"]),
+            "recommend": median_seconds([str(TAILORED), "--db", db, "recommend", "1",
+                                         "--model", "ease", "--json"]),
             "stats": median_seconds([str(TAILORED), "--db", db, "stats", "--json"]),
             "python_bare": median_seconds([sys.executable, "-c", "pass"])}
 

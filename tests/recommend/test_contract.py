@@ -103,6 +103,15 @@ class RecommenderContract:
         cheap = model.recommend("q0", k=5, filters=Filters(price_max=20))
         assert cheap and all(r.item_id.startswith("a") for r in cheap)
 
+    def test_top_items_in_batches_are_the_lists_recommend_gives(self) -> None:
+        model = self.fitted()
+        people = [*model.interactions_.user_ids.tolist(), "stranger"]
+        model.update("fresh", ["a1"])
+        people.append("fresh")
+        tops = model.top_items(people, 4, batch=3)
+        for person in people:
+            assert tops[person] == [r.item_id for r in model.recommend(person, 4)], person
+
     def test_update_changes_a_persons_list_without_refitting(self) -> None:
         model = self.fitted()
         before = [r.item_id for r in model.recommend("newcomer", k=3)]

@@ -120,6 +120,18 @@ class Filters:
         return "no item passes the filters"
 
 
+def _top_indices(scores: np.ndarray, allowed: np.ndarray, k: int, *, positive_only: bool
+                 ) -> list[int]:
+    """The best ``k`` allowed items by score, ties by position: the order of ``_top``."""
+    candidates = (np.flatnonzero(allowed & (scores > 0)) if positive_only
+                  else np.flatnonzero(allowed))
+    if len(candidates) == 0 or k <= 0:
+        return []
+    if len(candidates) > k:
+        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+    return candidates[np.lexsort((candidates, -scores[candidates]))].tolist()
+
+
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
         raise InvalidInput(f"k must be a positive whole number, got {k!r}", field="k")
@@ -446,6 +458,47 @@ class Recommender(ABC):
     def recommend_batch(self, users: Iterable[str], k: int = 10,
                         filters: Filters | None = None) -> dict[str, list[Recommendation]]:
         return {u: self.recommend(u, k, filters) for u in users}
+
+    def top_items(self, users: Sequence[str], k: int = 10, *, batch: int = 512
+                  ) -> dict[str, list[str]]:
+        """The ids ``recommend(user, k)`` would list for each person (no filters beyond
+        what they have and what is unavailable), without building reasons, scored
+        ``batch`` people at a time (one matrix product where the model allows): what an
+        evaluation needs, in a fraction of the time."""
+        self._check_fitted()
+        _check_k(k)
+        data, n = self.interactions_, len(self.interactions_.item_ids)
+        base_allowed = self.catalog_.available.astype(bool)
+        popular = self.popularity_ / max(float(self.popularity_.max()), 1.0) * 1e-3
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(users), batch):
+            chunk = [str(u) for u in users[start:start + batch]]
+            rows = [self._row(u) for u in chunk]
+            scored = [i for i, r in enumerate(rows)
+                      if (r is not None and r.nnz > 0) or self.scores_without_history]
+            histories = [rows[i] if rows[i] is not None else sp.csr_matrix((1, n))
+                         for i in scored]
+            matrix = (self._scores_many(histories, [chunk[i] for i in scored]) if scored
+                      else np.zeros((0, n)))
+            by_position = dict(zip(scored, range(len(scored)), strict=True))
+            for i, user in enumerate(chunk):
+                allowed = base_allowed.copy()
+                row = rows[i]
+                if row is not None and row.nnz:
+                    allowed[row.indices] = False
+                picks: list[int] = []
+                if i in by_position:
+                    picks = _top_indices(matrix[by_position[i]], allowed, k, positive_only=True)
+                if len(picks) < k:
+                    allowed[picks] = False
+                    picks += _top_indices(popular, allowed, k - len(picks), positive_only=False)
+                out[user] = [str(data.item_ids[j]) for j in picks]
+        return out
+
+    def _scores_many(self, rows: Sequence[sp.csr_matrix], users: Sequence[str]) -> np.ndarray:
+        """Scores of every item for several people (one row each); models with a cheaper
+        way than one person at a time override it."""
+        return np.vstack([self._scores(r, u) for r, u in zip(rows, users, strict=True)])
 
     def similar_items(self, item: str, k: int = 10) -> list[Recommendation]:
         """The items this model relates most to ``item``: its own scores for a person whose

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -108,6 +110,11 @@ class EASE(RecencyChosen, Recommender):
     def _scores(self, row: sp.csr_matrix, user: str) -> np.ndarray:
         # Sparse row times dense B reads only the rows of B for the person's items.
         return np.asarray(self._history(row, user) @ self.weights_, dtype=np.float64).ravel()
+
+    def _scores_many(self, rows: Sequence[sp.csr_matrix], users: Sequence[str]) -> np.ndarray:
+        # Everyone's (faded) history stacked: one sparse × dense product for the batch.
+        x = sp.vstack([self._history(r, u) for r, u in zip(rows, users, strict=True)])
+        return np.asarray(x.tocsr() @ self.weights_, dtype=np.float64)
 
     def _reason(self, row: sp.csr_matrix, item: int, user: str) -> str:
         x = self._history(row, user)
