@@ -392,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(run_isolated(backend, n, rate, args.seed, args.chunk_size,
                                             args.pg_url, args.profile is not None,
                                             args.driver))
+                if not args.json:
+                    # Each case as it ends: a long run interrupted still leaves its figures.
+                    o = results[-1]["ours"]
+                    print(f"  ours {o['events_per_s']:,}/s ({o['cpu_us_per_event']} CPU µs/ev),"
+                          f" raw {results[-1]['raw']['rows_per_s']:,}/s, merges/event "
+                          f"{o['merges_per_event']:.2%}", file=sys.stderr, flush=True)
     add_growth(results)
     profile_text = "".join(r.pop("profile_text", "") for r in results)
     record = {
