@@ -74,9 +74,15 @@ def test_the_quickstart_demo_gets_sentiment_without_a_training_step(tmp_path: Pa
 
 def test_without_the_zh_extra_the_quickstart_says_so_and_sentiment_names_the_extra(
         tmp_path: Path) -> None:
-    done = cli("quickstart", "--json", cwd=tmp_path, hide="jieba")
+    done = cli("quickstart", "--people", "20", "--json", cwd=tmp_path, hide="jieba")
     assert done.returncode == 0, done.stderr
     assert "pip install 'tailored[zh]'" in json.loads(done.stdout)["sentiment"]["skipped"]
+    review = {"type": "track", "event": "Product Reviewed", "userId": "u-zh", "messageId": "zh-1",
+              "timestamp": "2026-06-02T10:00:00Z",
+              "properties": {"product_id": "sku-0001", "review_body": "质量很好，非常满意",
+                             "rating": 5}}
+    (tmp_path / "zh.jsonl").write_text(json.dumps(review, ensure_ascii=False) + "\n")
+    assert cli("ingest", "zh.jsonl", cwd=tmp_path).returncode == 0
     result = cli("analyze", "sentiment", "--json", cwd=tmp_path, hide="jieba")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
