@@ -20,8 +20,9 @@ _SERVER_LIBRARIES = (
 
 
 @functools.lru_cache(maxsize=256)
-def _library_platform(lib: str) -> str | None:
+def _library_platform(name: str) -> str | None:
     # Few distinct library names reach a store, so their platform is looked up once each.
+    lib = name.lower()
     if lib in ("analytics.js", "analytics-next") or lib.startswith("@segment/analytics"):
         return "web"
     if lib.startswith(("analytics-ios", "analytics-swift")):
@@ -33,21 +34,27 @@ def _library_platform(lib: str) -> str | None:
     return None
 
 
+def _lower(part: Any, key: str) -> str:
+    """``part[key]`` as lower-case text, "" when ``part`` is no object or has no such key."""
+    if not isinstance(part, dict):
+        return ""
+    value = part.get(key)
+    return str(value).lower() if value else ""
+
+
 def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
     """One of web, ios, android, tv, server or unknown.
 
     The device says most (a TV is a TV whatever OS it runs), then the OS, then the library
     that sent the event, then the user agent; a page call without any of these is the web.
+    Runs for every event: each part of the context is looked at only when it is there.
     """
     ctx = context or {}
-    device: dict[str, Any] = ctx["device"] if isinstance(ctx.get("device"), dict) else {}
-    os_: dict[str, Any] = ctx["os"] if isinstance(ctx.get("os"), dict) else {}
-    library: dict[str, Any] = ctx["library"] if isinstance(ctx.get("library"), dict) else {}
-    explicit = str(ctx.get("platform") or "").lower()
-    if explicit in PLATFORMS:
-        return explicit
-    device_type = str(device.get("type") or "").lower()
-    os_name = str(os_.get("name") or "").lower()
+    explicit = ctx.get("platform")
+    if explicit and str(explicit).lower() in PLATFORMS:
+        return str(explicit).lower()
+    device_type = _lower(ctx.get("device"), "type")
+    os_name = _lower(ctx.get("os"), "name")
     if device_type or os_name:
         if _TV.search(device_type) or _TV.search(os_name):
             return "tv"
@@ -56,13 +63,16 @@ def derive_platform(context: dict[str, Any] | None, event_type: str) -> str:
         for name in ("ios", "android"):
             if device_type == name or os_name.startswith(name):
                 return name
-    lib = str(library.get("name") or "").lower()
-    if lib:
-        by_library = _library_platform(lib)
-        if by_library:
-            return by_library
-    agent = str(ctx.get("userAgent") or "").lower()
+    library = ctx.get("library")
+    if isinstance(library, dict):
+        lib = library.get("name")
+        if lib:
+            by_library = _library_platform(str(lib))
+            if by_library:
+                return by_library
+    agent = ctx.get("userAgent")
     if agent:
+        agent = str(agent).lower()
         if any(w in agent for w in _TV_AGENTS):
             return "tv"
         if "iphone" in agent or "ipad" in agent:

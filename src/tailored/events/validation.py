@@ -91,9 +91,16 @@ def validate_event(
         raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
 
     # An empty id is no id.
-    for name in ("message_id", "user_id", "anonymous_id", "previous_id", "group_id"):
-        if getattr(event, name) == "":
-            setattr(event, name, None)
+    if event.message_id == "":
+        event.message_id = None
+    if event.user_id == "":
+        event.user_id = None
+    if event.anonymous_id == "":
+        event.anonymous_id = None
+    if event.previous_id == "":
+        event.previous_id = None
+    if event.group_id == "":
+        event.group_id = None
     if event.context.device is not None and event.context.device.id == "":
         event.context.device.id = None
     kind = event.type

@@ -187,11 +187,15 @@ class IdentityGraph:
         """The loaded nodes that point at this profile."""
         return self._members.get(profile_id, set())
 
-    def resolve(self, ev: ValidEvent) -> str:
-        """Attribute one event to a profile, merging and relinking as the rules say."""
+    def resolve(self, ev: ValidEvent, nodes: list[Node] | None = None) -> str:
+        """Attribute one event to a profile, merging and relinking as the rules say.
+
+        ``nodes`` are the event's :func:`event_nodes`, when the caller has them already.
+        """
         e = ev.event
         t = ev.timestamp
-        others = [n for n in event_nodes(ev) if n[0] != "user_id"]
+        others = [n for n in (event_nodes(ev) if nodes is None else nodes)
+                  if n[0] != "user_id"]
         if e.user_id:
             target = self._user_profile(e.user_id, t)
             if e.type == "alias" and e.previous_id:

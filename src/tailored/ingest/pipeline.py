@@ -292,11 +292,12 @@ class Ingestor:
         version = graph_version(conn)
         if cache is not None:
             cache.check(version)
-        graph = load_graph(conn, {n for v in fresh for n in event_nodes(v)}, personal, now,
-                           cache)
+        nodes = [event_nodes(v) for v in fresh]
+        graph = load_graph(conn, {n for ns in nodes for n in ns}, personal, now, cache)
         known = set(graph.profiles)
-        for v in fresh:
-            graph.resolve(v)
+        for v, ns in zip(fresh, nodes, strict=True):
+            graph.resolve(v, ns)
+        del nodes
         apply_graph(conn, graph, personal, now)
         attributed = [(v, graph.canonical(p))
                       for v, p in zip(fresh, graph.attributed, strict=True)]

@@ -429,28 +429,34 @@ def insert_events(
             return t
 
     rows: list[Any] = []
+    protect_context, protect_traits = personal.protect_context, personal.protect_traits
     # A chunk shares one receive time: its text is made once.
     received, received_text = None, None
     for v, pid in batch:
         e = v.event
         if v.received_at is not received:
             received, received_text = v.received_at, when(v.received_at)
-        extra = dict(e.model_extra) if e.model_extra else {}
-        extra.pop("writeKey", None)  # a credential, never stored
-        if e.category is not None:
-            extra["category"] = e.category
-        values = (
+        model_extra = e.model_extra
+        if model_extra or e.category is not None:
+            extra = dict(model_extra) if model_extra else {}
+            extra.pop("writeKey", None)  # a credential, never stored
+            if e.category is not None:
+                extra["category"] = e.category
+            extra_text = _dumps(extra) if extra else "{}"
+        else:
+            extra_text = "{}"
+        timestamp = v.timestamp
+        rows.append((
             v.message_id, e.type, e.event, e.name, pid, e.user_id, e.anonymous_id,
             v.device_id, e.previous_id, e.group_id, v.platform,
-            received_text if v.timestamp is received else when(v.timestamp), received_text,
-            when(e.sent_at),
-            when(e.original_timestamp),
-            _dumps(personal.protect_context(v.context)), _dumps(e.properties),
-            _dumps(personal.protect_traits(e.traits)) if e.traits else "{}",
+            received_text if timestamp is received else when(timestamp), received_text,
+            None if e.sent_at is None else when(e.sent_at),
+            None if e.original_timestamp is None else when(e.original_timestamp),
+            _dumps(protect_context(v.context)), _dumps(e.properties),
+            _dumps(protect_traits(e.traits)) if e.traits else "{}",
             _dumps(e.integrations) if e.integrations else "{}",
-            _dumps(extra) if extra else "{}",
-        )
-        rows.append(values)
+            extra_text,
+        ))
     if conn.dialect.name == "postgresql":
         # COPY is PostgreSQL's bulk path: one stream instead of a round trip per row
         # (executemany through the driver took over a millisecond a row).

@@ -337,7 +337,7 @@ def _rating(
 ) -> SourceRecord | SourceError:
     if len(f) != 4:
         return SourceError(line, name, f"expected 4 fields, found {len(f)}")
-    user, item, rating, ts = (x.strip() for x in f)
+    user, item, rating, ts = [x.strip() for x in f]
     if not user or not item:
         return SourceError(line, f"{name}: {'user' if not user else 'item'}", "empty")
     try:

@@ -52,8 +52,7 @@ def ordered_message_id(*parts: object) -> str:
     sorted by user) get ascending ids and append to the store's messageId index; random
     ids make every chunk rewrite pages all over that index, which dominated large imports.
     """
-    texts = [p if isinstance(p, str) else str(p) for p in parts]
-    return ":".join([t.zfill(10) if t.isdigit() else t for t in texts])
+    return ":".join([t.zfill(10) if t.isdigit() else t for t in map(str, parts)])
 
 
 @dataclass(frozen=True, slots=True)
