@@ -27,6 +27,7 @@ from tailored.events import ValidEvent, validate_event
 from tailored.identity import IdentityGraph, event_nodes
 from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
 from tailored.store import Store
+from tailored.store.checkpoints import BackgroundCheckpoints
 from tailored.store.writes import (
     GraphCache,
     apply_graph,
@@ -179,13 +180,17 @@ class Ingestor:
         edges: list[Edge] = []
         seen = 0
 
-        def flush(conn: sa.Connection | None) -> None:
+        # A run of several chunks checkpoints SQLite's log beside the writing, not in it.
+        checkpoints = BackgroundCheckpoints(self.store.engine)
+
+        def flush(conn: sa.Connection | None, *, last: bool = False) -> None:
             if not (events or items or edges):
                 return
             if conn is None:
                 with self._lock:
                     try:
-                        with self.store.transaction() as c:
+                        with self.store.transaction(
+                                checkpoints=None if last else checkpoints) as c:
                             done = self._write(c, events, items, edges, report, self._cache)
                     except BaseException:
                         self._cache.clear()
@@ -249,7 +254,8 @@ class Ingestor:
                 elif max(len(events), len(items), len(edges)) >= self.chunk_size:
                     flush(conn)
             if not (strict and report.rejected):
-                flush(conn)
+                checkpoints.wait()
+                flush(conn, last=True)
 
         with _young_gc_only():
             if strict:
@@ -263,7 +269,10 @@ class Ingestor:
                     report.accepted = report.duplicates = report.items = report.edges = 0
                     report.profiles_created = report.merges = report.relinks = 0
             else:
-                run(None)
+                try:
+                    run(None)
+                finally:
+                    checkpoints.wait()
         report.seconds = time.perf_counter() - started
         return report
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from tailored.errors import StoreUnavailable
 from tailored.extras import require
+from tailored.store.checkpoints import WAL_AUTOCHECKPOINT
 from tailored.store.presence import check_sqlite_file
 
 __all__ = ["create_store_engine", "normalise_url", "safe_url"]
@@ -96,7 +97,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # otherwise go to disk page by page.
         cur.execute("PRAGMA cache_size=-131072")
         cur.execute("PRAGMA temp_store=MEMORY")
-        cur.execute("PRAGMA wal_autocheckpoint=16384")
+        cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         # Deleted and overwritten content is zeroed, not left in free space: an erased
         # person's name or e-mail must not be readable from the file afterwards.
         cur.execute("PRAGMA secure_delete=ON")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tailored.catalog import Edge, Item
 from tailored.errors import InvalidInput, NotFound, StoreUnavailable
 from tailored.store import reads
+from tailored.store.checkpoints import BackgroundCheckpoints
 from tailored.store.engine import create_store_engine, normalise_url, safe_url
 from tailored.store.erasure import Erasure, erase_matches, people_to_erase, truncate_wal
 from tailored.store.lookup import Match, every_match, first_match
@@ -109,16 +110,19 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
+    def transaction(self, *, checkpoints: BackgroundCheckpoints | None = None
+                    ) -> Iterator[sa.Connection]:
         """A write transaction that holds the write lock from its first statement.
 
         Identity resolution reads then writes; holding the lock up front makes concurrent
         writers (a CLI import beside a running server) take turns instead of racing.
+        With ``checkpoints`` (a bulk load), SQLite's log is checkpointed after the commit in
+        the background instead of by the commit itself.
         """
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
+            with checkpoints.deferred(conn) if checkpoints else nullcontext(), conn.begin():
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74202)")
                 yield conn
