@@ -18,6 +18,7 @@ import ibis.expr.datatypes as dt
 
 from tailored.analytics.orders import orders as order_events
 from tailored.errors import InvalidInput
+from tailored.events.names import SEGMENT_EVENTS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -77,7 +78,8 @@ def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Ta
     ``recency_days`` (days from ``last_seen`` to ``as_of``); ``tenure_days`` (days from
     ``first_seen`` to ``as_of``); ``orders`` (order events); ``purchase_days`` (distinct
     UTC days with an order); ``revenue`` (sum of the orders' values); ``avg_order_value``
-    (revenue / orders, 0 without orders); ``events`` (all events); ``views`` and ``carts``
+    (revenue / orders, 0 without orders); ``events`` (all events but Segment
+    Entered/Exited, which Tailored records); ``views`` and ``carts``
     (interactions with those signals); ``distinct_items`` (items interacted with);
     ``active_days`` (distinct UTC days with any event); ``first_order``/``last_order`` and
     ``order_recency_days`` (days from the latest order to ``as_of``; NULL without orders).
@@ -105,7 +107,10 @@ def customer_features(source: Source, *, as_of: datetime | None = None) -> ir.Ta
         last_order=od.timestamp.max(),
     )
     ev = _before(source.events, at, inclusive)
-    ev = ev.filter(ev.profile_id.notnull())
+    # Segment Entered/Exited are the system's doing, not activity: a person entering
+    # "inactive for 30 days" must not become active by it.
+    ev = ev.filter(ev.profile_id.notnull()
+                   & (ev.event.isnull() | ~ev.event.isin(sorted(SEGMENT_EVENTS))))
     seen = ev.group_by("profile_id").aggregate(
         first_seen=ev.timestamp.min(), last_seen=ev.timestamp.max(), events=ev.count(),
         active_days=ev.timestamp.date().nunique())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -55,20 +56,61 @@ def define(
         "--rule", help="The rule: a .json/.yaml file or inline JSON (docs/segments.md).")],
     description: Annotated[str | None, typer.Option(
         "--description", help="What the segment is for, in words.")] = None,
+    live: Annotated[bool | None, typer.Option(
+        "--live/--no-live", help="Keep it current after every event and as time passes "
+        "(`tailored worker`); default: as it was (a new segment: not live).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Define (or redefine) a rule segment; `segment compute NAME` fills it."""
-    from tailored.segments.definitions import define_segment
+    from tailored.errors import NotFound
+    from tailored.segments.definitions import define_segment, get_segment
+    from tailored.segments.live import set_live
+    from tailored.segments.live_rules import check_live
     from tailored.segments.rules import load_rule_document, parse_rule
 
     doc = load_rule_document(rule)
-    parse_rule(doc)  # a bad rule is refused before a new store would be created for it
-    data = define_segment(state_of(ctx).writable_store, name, doc, description=description)
+    parsed = parse_rule(doc)  # a bad rule is refused before a new store would be created
+    if live:
+        check_live(parsed, name)
+    store = state_of(ctx).writable_store
+    if live is None:
+        try:
+            live = get_segment(store, name)["live_since"] is not None or None
+        except NotFound:
+            live = None
+        if live:
+            check_live(parsed, name)  # a live segment's new rule: refused before writing
+    data = define_segment(store, name, doc, description=description)
+    if live is not None:
+        # A redefined live rule is evaluated afresh for everyone (all due now).
+        data["live"] = set_live(store, name, live, now=datetime.now(UTC))["live"]
+    else:
+        data["live"] = False
     _warn(ctx, data["warnings"])
+    how = ("live: `tailored worker` keeps it current" if data["live"] else
+           f"compute it with `tailored segment compute {name}`")
     emit(ctx, as_json, data, lambda c: c.print(
         f"{'redefined' if data['replaced'] else 'defined'} segment [bold]{name}[/] "
-        f"({data['conditions']} condition(s)); compute it with `tailored segment compute "
-        f"{name}`"))
+        f"({data['conditions']} condition(s)); {how}"))
+
+
+@segment_app.command("live")
+def live_(
+    ctx: typer.Context,
+    name: NameArg,
+    on: Annotated[bool, typer.Option(
+        "--on/--off", help="Keep the rule segment live, or stop (its members stay as they "
+        "are).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn live updating of an existing rule segment on or off."""
+    from tailored.segments.live import set_live
+
+    data = set_live(state_of(ctx).writable_store, name, on, now=datetime.now(UTC))
+    emit(ctx, as_json, data, lambda c: c.print(
+        f"segment [bold]{name}[/] is {'live' if on else 'no longer live'}"
+        + (f"; {data['due']:,} people due for a first check by `tailored worker`"
+           if on else "")))
 
 
 @segment_app.command("compute")

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EVENT_MEANINGS", "EventName", "Signal", "signal_of"]
+__all__ = ["EVENT_MEANINGS", "SEGMENT_ENTERED", "SEGMENT_EVENTS", "SEGMENT_EXITED", "EventName",
+           "Signal", "signal_of"]
+
+# What Tailored itself records in a person's history when a live segment changes
+# (tailored.segments.live): track events with properties {"segment": NAME}. They are the
+# system's doing, not the person's, so customer metrics (recency, events, active days) and
+# platform conditions leave them out.
+SEGMENT_ENTERED = "Segment Entered"
+SEGMENT_EXITED = "Segment Exited"
+SEGMENT_EVENTS = frozenset({SEGMENT_ENTERED, SEGMENT_EXITED})
 
 
 class Signal(StrEnum):

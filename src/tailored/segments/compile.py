@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 
 from tailored.analytics.features import customer_features, resolve_as_of
 from tailored.analytics.source import NUMBER_PATTERN, json_pointer, numeric, trait
+from tailored.events.names import SEGMENT_EVENTS
 from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
@@ -161,7 +162,8 @@ class _Plan:
     def _aggregate(self, leaf: EventRule | PlatformRule) -> ir.Scalar:
         ev = self.events
         if isinstance(leaf, PlatformRule):
-            hit = ev.platform.isin(list(leaf.platforms)) & self._in_window(leaf.within_days)
+            hit = (ev.platform.isin(list(leaf.platforms)) & self._in_window(leaf.within_days)
+                   & (ev.event.isnull() | ~ev.event.isin(sorted(SEGMENT_EVENTS))))
             return ibis.cases((hit, 1), else_=0).sum()
         hit = (ev.event == leaf.event) & self._in_window(leaf.within_days)
         for key, value in leaf.where:

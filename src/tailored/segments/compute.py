@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from tailored.events.names import EventName
+from tailored.events.names import SEGMENT_EVENTS, EventName
 from tailored.segments.compile import evaluation_query
 from tailored.segments.conditions import Rule, TraitRule, leaves
 from tailored.segments.definitions import get_segment, segment_rule, stored_trait_names
+from tailored.segments.live import live_segments, record_members
 from tailored.segments.membership import record_membership, set_member
 from tailored.segments.person import evaluate
 from tailored.segments.person_data import load_person
@@ -37,26 +38,33 @@ def snapshot_event_names(source: Source, *, standard: bool = True) -> set[str]:
     ev = source.events
     names = ev.filter(ev.event.notnull()).select("event").distinct().execute()["event"]
     present = {str(n) for n in names}
-    return present | {e.value for e in EventName} if standard else present
+    return present | {e.value for e in EventName} | SEGMENT_EVENTS if standard else present
 
 
 def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
                   kind: str = "rule", as_of: datetime | None = None,
-                  metrics: ir.Table | None = None, people: ir.Table | None = None
-                  ) -> list[dict[str, Any]]:
+                  metrics: ir.Table | None = None, people: ir.Table | None = None,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
     """Evaluate named rules for everyone in ``source`` (or in ``people``) in one query and
     record each one's membership. Returns, per segment, its size, who entered and left, and
     a note when empty. ``metrics`` and ``people`` as for
-    :func:`~tailored.segments.compile.evaluation_query`."""
+    :func:`~tailored.segments.compile.evaluation_query`; ``now`` (default the wall clock)
+    is when the changes are recorded. A live segment's changes are recorded as its live
+    updates are, Segment Entered/Exited events included (one history)."""
     started = time.perf_counter()
     frame = evaluation_query(rules, source, as_of=as_of, metrics=metrics,
                              people=people).execute()
     query_seconds = time.perf_counter() - started
     out = []
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
+    with store.reading() as conn:
+        live = live_segments(conn)
     for name in rules:
         members = frame.loc[frame[name].fillna(False).astype(bool), "profile_id"]
-        result = record_membership(store, name, members.tolist(), at=now, kind=kind)
+        if name in live:
+            result = record_members(store, name, members.tolist(), now=now)
+        else:
+            result = record_membership(store, name, members.tolist(), at=now, kind=kind)
         if result["size"] == 0:
             result["note"] = EMPTY_NOTE
         out.append(result)
@@ -66,10 +74,11 @@ def compute_rules(store: Store, source: Source, rules: Mapping[str, Rule], *,
 
 
 def compute_segments(store: Store, source: Source, names: Sequence[str], *,
-                     as_of: datetime | None = None) -> list[dict[str, Any]]:
+                     as_of: datetime | None = None, now: datetime | None = None
+                     ) -> list[dict[str, Any]]:
     """Compute stored rule segments by name (event names checked against the snapshot)."""
     present = snapshot_event_names(source, standard=False)
-    known = present | {e.value for e in EventName}
+    known = present | {e.value for e in EventName} | SEGMENT_EVENTS
     rows = {name: get_segment(store, name) for name in names}
     rules = {name: segment_rule(store, name, segment=rows[name]) for name in names}
     for rule in rules.values():
@@ -80,7 +89,7 @@ def compute_segments(store: Store, source: Source, names: Sequence[str], *,
     results = []
     for kind, group in kinds.items():
         results += compute_rules(store, source, {n: rules[n] for n in group}, kind=kind,
-                                 as_of=as_of)
+                                 as_of=as_of, now=now)
     traits: set[str] | None = None
     for result in results:
         rule = rules[result["segment"]]

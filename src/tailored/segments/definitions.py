@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tailored.errors import InvalidInput, NotFound
-from tailored.events.names import EventName
+from tailored.events.names import SEGMENT_EVENTS, EventName
 from tailored.segments.conditions import Rule, TraitRule, event_names, leaves
 from tailored.segments.membership import ensure_segment, require_segment, segment_sizes
 from tailored.segments.rules import check_events, parse_rule, trait_warnings
@@ -33,7 +33,7 @@ def stored_event_names(store: Store) -> set[str]:
 def known_event_names(store: Store) -> set[str]:
     """The track event names in the store, and the e-commerce names every store understands
     (so a segment can be defined before its first such event arrives)."""
-    return stored_event_names(store) | {e.value for e in EventName}
+    return stored_event_names(store) | {e.value for e in EventName} | SEGMENT_EVENTS
 
 
 def stored_trait_names(store: Store) -> set[str]:
@@ -60,7 +60,7 @@ def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
     rule = parse_rule(doc)
     if event_names(rule):
         present = stored_event_names(store)
-        check_events(rule, present | {e.value for e in EventName}, seen=present,
+        check_events(rule, present | {e.value for e in EventName} | SEGMENT_EVENTS, seen=present,
                      place="store")
     if kind not in RULE_KINDS:
         raise InvalidInput(f"a rule segment's kind is one of {', '.join(RULE_KINDS)}, got "
@@ -95,7 +95,8 @@ def list_segments(store: Store) -> list[dict[str, Any]]:
     sizes = segment_sizes(store)
     with store.reading() as conn:
         rows = conn.execute(sa.select(segments.c.name, segments.c.kind, segments.c.description,
-                                      segments.c.updated_at, segments.c.computed_at)
+                                      segments.c.updated_at, segments.c.computed_at,
+                                      segments.c.live_since)
                             .order_by(segments.c.name)).all()
     return [{**dict(r._mapping), "size": sizes.get(r.name, 0)} for r in rows]
 

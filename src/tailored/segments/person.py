@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from tailored.events.names import SEGMENT_EVENTS
 from tailored.segments.conditions import (
     COUNT_METRICS,
     AllRule,
@@ -28,7 +29,7 @@ from tailored.segments.conditions import (
     TraitRule,
 )
 
-__all__ = ["PersonEvent", "PersonView", "evaluate"]
+__all__ = ["PersonEvent", "PersonView", "evaluate", "event_matches"]
 
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
@@ -128,6 +129,13 @@ def _in_window(e: PersonEvent, as_of: datetime, inclusive: bool, within_days: fl
     return within_days is None or e.timestamp >= as_of - timedelta(days=within_days)
 
 
+def event_matches(rule: EventRule, e: PersonEvent) -> bool:
+    """Whether ``e`` is one of the events ``rule`` counts (its name and ``where``), at any
+    time."""
+    return e.event == rule.event and all(
+        _trait_check(e.properties, key, Check(op="=", value=value)) for key, value in rule.where)
+
+
 def evaluate(rule: Rule, person: PersonView, *, as_of: datetime, inclusive: bool = False
              ) -> bool:
     """Whether ``rule`` holds for ``person`` at ``as_of`` (an aware datetime): events before
@@ -139,14 +147,12 @@ def evaluate(rule: Rule, person: PersonView, *, as_of: datetime, inclusive: bool
             return all(parts)
         return any(parts) if isinstance(rule, AnyRule) else not next(parts)
     if isinstance(rule, PlatformRule):
-        return any(e.platform in rule.platforms
+        return any(e.platform in rule.platforms and e.event not in SEGMENT_EVENTS
                    and _in_window(e, as_of, inclusive, rule.within_days)
                    for e in person.events)
     if isinstance(rule, EventRule):
-        hits = [e for e in person.events if e.event == rule.event
-                and _in_window(e, as_of, inclusive, rule.within_days)
-                and all(_trait_check(e.properties, key, Check(op="=", value=value))
-                        for key, value in rule.where)]
+        hits = [e for e in person.events if event_matches(rule, e)
+                and _in_window(e, as_of, inclusive, rule.within_days)]
         amount: float
         if rule.measure == "sum":
             amount = sum(n for e in hits

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tailored.events.names import SEGMENT_EVENTS
 from tailored.events.orders import ORDER_EVENTS, order_value
 from tailored.segments.person import PersonEvent, PersonView
 from tailored.store import Store
@@ -34,7 +35,9 @@ def person_metrics(person_events: Iterable[PersonEvent], *, as_of: datetime,
                    inclusive: bool = False) -> dict[str, float | None]:
     """The person's customer metrics at ``as_of`` ({} for a person without interactions or
     orders, as ``customer_features`` has no row for them)."""
-    seen = [e for e in person_events if _before(e.timestamp, as_of, inclusive)]
+    # Segment Entered/Exited are the system's doing, not activity (as in customer_features).
+    seen = [e for e in person_events if _before(e.timestamp, as_of, inclusive)
+            and e.event not in SEGMENT_EVENTS]
     lines: list[dict[str, Any]] = []
     orders: list[tuple[datetime, float | None]] = []
     for e in seen:

@@ -24,6 +24,7 @@ from tailored.store.tables import (
     identities,
     merges,
     profiles,
+    segment_due,
     segment_membership,
 )
 from tailored.store.writes import invalidate_graph
@@ -32,7 +33,8 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
            "people_to_erase", "truncate_wal"]
 
 # Every table that holds a person, in the order they are emptied of them.
-ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership", "profiles")
+ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
+                 "segment_due", "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -84,6 +86,7 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
                                              edges.c.dst.in_(user_ids))),
         "segment_membership": segment_membership.delete().where(
             segment_membership.c.profile_id.in_(pids)),
+        "segment_due": segment_due.delete().where(segment_due.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}

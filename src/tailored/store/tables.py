@@ -18,6 +18,7 @@ __all__ = [
     "merges",
     "metadata",
     "profiles",
+    "segment_due",
     "segment_membership",
     "segments",
     "trained_models",
@@ -183,6 +184,9 @@ segments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("computed_at", UTCDateTime, nullable=True),
+    # Set while the segment is live (kept current after every event; tailored.segments.live):
+    # when it went live. Stays from then on have Segment Entered/Exited events.
+    sa.Column("live_since", UTCDateTime, nullable=True),
 )
 
 # Who is in which segment, with history: a row per stay, closed (left_at) when the person
@@ -197,6 +201,18 @@ segment_membership = sa.Table(
     sa.Column("left_at", UTCDateTime, nullable=True),
     sa.Index("ix_segment_membership_segment_left_at", "segment", "left_at"),
     sa.Index("ix_segment_membership_profile_id", "profile_id"),
+)
+
+# When a live segment's membership of a person could next change by time alone (a window
+# that an event leaves, a recency threshold crossed): the worker re-checks the person then.
+segment_due = sa.Table(
+    "segment_due",
+    metadata,
+    sa.Column("segment", sa.String(128), primary_key=True),
+    sa.Column("profile_id", ID, primary_key=True),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Index("ix_segment_due_due_at", "due_at"),
+    sa.Index("ix_segment_due_profile_id", "profile_id"),
 )
 
 # Days of stored history that changed in place: events moved to another person by a merge,
