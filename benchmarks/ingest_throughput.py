@@ -67,6 +67,7 @@ sys.path.insert(0, str(HERE))
 from _events import MERGE_RATES, generate_events, stream_stats  # noqa: E402
 from tailored.config import Settings  # noqa: E402
 from tailored.ingest import Ingestor  # noqa: E402
+from tailored.realtime.bus import LocalBus  # noqa: E402
 from tailored.store import Store  # noqa: E402
 from tailored.store.tables import events as events_table  # noqa: E402
 from tailored.store.tables import metadata as store_metadata  # noqa: E402
@@ -144,10 +145,14 @@ def driver_rows(table: sa.Table, dialect: sa.Dialect, rows: list[dict[str, Any]]
 
 # -- one backend, in its own process -------------------------------------------------------
 
-def _ours(store: Store, events: list[dict[str, Any]], chunk_size: int) -> tuple[Any, float, float]:
+def _ours(store: Store, events: list[dict[str, Any]], chunk_size: int,
+          publish: bool = False) -> tuple[Any, float, float]:
+    # --publish: each committed chunk is published on an in-process bus, as `tailored
+    # serve` does (the real-time stage on); its consumers are not part of ingestion.
+    publisher = LocalBus(maxsize=10_000_000) if publish else None
     gc.collect()
     cpu0, t0 = time.process_time(), time.perf_counter()
-    report = Ingestor(store, chunk_size=chunk_size).ingest_events(events)
+    report = Ingestor(store, chunk_size=chunk_size, publisher=publisher).ingest_events(events)
     return report, time.perf_counter() - t0, time.process_time() - cpu0
 
 
@@ -179,7 +184,8 @@ def _profile_ours(backend: str, pg_url: str, events: list[dict[str, Any]],
 
 
 def run_case(backend: str, n: int, merge_rate: float, seed: int, chunk_size: int,
-             pg_url: str, profile: bool, driver_peer: bool) -> dict[str, Any]:
+             pg_url: str, profile: bool, driver_peer: bool, publish: bool = False
+             ) -> dict[str, Any]:
     """Measure ours and raw on one backend, size and merge rate; runs in a fresh process."""
     t0 = time.perf_counter()
     events = generate_events(n, seed=seed, merge_rate=merge_rate)
@@ -198,7 +204,7 @@ def run_case(backend: str, n: int, merge_rate: float, seed: int, chunk_size: int
             driver = copy_of_events(DRIVER_TABLE)
             if driver_peer:
                 driver.create(store.engine)
-            report, seconds, cpu = _ours(store, events, chunk_size)
+            report, seconds, cpu = _ours(store, events, chunk_size, publish)
             result["peak_rss_mib"] = round(peak_rss_mib(), 1)
             if report.rejected:
                 raise SystemExit(f"{backend}: {len(report.rejected)} events rejected, e.g. "
@@ -364,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time the driver-level executemany peer")
     p.add_argument("--pg-url", default=os.environ.get("TAILORED_BENCH_PG_URL", DEFAULT_PG),
                    help="server to create the scratch database on (%(default)s)")
+    p.add_argument("--publish", action="store_true",
+                   help="publish each committed chunk on an in-process real-time bus, as "
+                   "`tailored serve` does (compare with and without for the stage's cost)")
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     p.add_argument("--out", default=str(HERE / "results" / "ingest.jsonl"),
                    help="append the result as a JSON line here ('' for nowhere)")
@@ -391,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr, flush=True)
                 results.append(run_isolated(backend, n, rate, args.seed, args.chunk_size,
                                             args.pg_url, args.profile is not None,
-                                            args.driver))
+                                            args.driver, args.publish))
                 if not args.json:
                     # Each case as it ends: a long run interrupted still leaves its figures.
                     o = results[-1]["ours"]
@@ -408,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         "git": git_revision(),
         "machine": {**before, "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "params": {"sizes": sizes, "merge_rates": args.merge_rates,
-                   "chunk_size": args.chunk_size, "seed": args.seed},
+                   "chunk_size": args.chunk_size, "seed": args.seed,
+                   "publish": args.publish},
         "results": results,
     }
     if args.profile is not None:

@@ -115,6 +115,31 @@ class Settings(BaseSettings):
             origins.append(origin)
         return origins
 
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://HOST:PORT/DB) for real time across processes: "
+        "committed changes go on a Redis stream that every `tailored serve` and `tailored "
+        "worker` shares (consumer groups), with broadcasts every process sees. Unset: each "
+        "`tailored serve` handles its own changes in a background thread, and CLI runs leave "
+        "theirs for the next consumer to catch up on from the store. Needs the redis extra.",
+    )
+    redis_stream: str = Field(
+        default="tailored", min_length=1, max_length=100,
+        description="Prefix of the Redis keys real time uses (<prefix>:changes, "
+        "<prefix>:broadcast): stores sharing one Redis need different prefixes.",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        scheme = urlsplit(value.strip()).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("not a Redis URL: give redis://HOST:PORT/DB, rediss://... or "
+                             "unix://PATH")
+        return value.strip()
+
     snapshot_dir: Path | None = Field(
         default=None,
         description="Folder of the store's Parquet snapshot that analytics, segment and "

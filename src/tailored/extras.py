@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "clv": (("pymc_marketing", "pymc_extras"), "predict clv"),
     "forecast": (("statsmodels",), "the forecast of analyze timeseries (--horizon 0 skips it)"),
     "postgres": (("psycopg",), "PostgreSQL (as the store or analytics --backend postgres)"),
+    "redis": (("redis",), "real time across processes (TAILORED_REDIS_URL)"),
     "zh": (("jieba",), "Chinese text (words, keywords, sentiment, content recommenders)"),
 }
 

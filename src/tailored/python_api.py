@@ -180,8 +180,11 @@ class Tailored:
 
     def profile(self, person: str, *, merges: bool = False) -> dict[str, Any]:
         """One person by any of their ids: identities, devices, traits, event count (and the
-        merges that shaped the profile with ``merges``)."""
-        data = self.store.profile(person)
+        merges that shaped the profile with ``merges``), its live counters (``live``) and
+        current segments (``segments``)."""
+        from tailored.realtime.profile_view import with_live
+
+        data = with_live(self.store, self.store.profile(person))
         if merges:
             data["merges"] = self.store.merge_history(person)
         return data

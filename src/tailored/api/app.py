@@ -21,8 +21,12 @@ from tailored.store import Store
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    """Build the app; it opens its own store from ``settings`` unless one is given."""
+def create_app(settings: Settings | None = None, *, store: Store | None = None,
+               realtime: bool = True) -> FastAPI:
+    """Build the app; it opens its own store from ``settings`` unless one is given.
+
+    With ``realtime`` (the default) the running server publishes what it commits and runs
+    the real-time consumers in a background thread."""
     settings = settings or Settings()
     owns_store = store is None
 
@@ -30,8 +34,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
             app.state.store = Store.open(settings.database_url)
-        app.state.ingestor = Ingestor.from_settings(app.state.store, settings)
+        service = None
+        if realtime:
+            # Real time inside the server: what it commits goes on the bus, and a thread
+            # keeps live profiles and segments current (see tailored.realtime.embedded).
+            from tailored.realtime.embedded import RealtimeService, open_bus
+
+            app.state.bus = open_bus(settings)
+            service = app.state.realtime = RealtimeService(app.state.store, app.state.bus)
+            service.start()
+        app.state.ingestor = Ingestor.from_settings(app.state.store, settings,
+                                                    publisher=app.state.bus)
         yield
+        if service is not None:
+            service.stop()
         if owns_store:
             app.state.store.close()
 
@@ -45,6 +61,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.bus = None
+    app.state.realtime = None
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
     for module in (segment, projects, people, catalog, recommendations, health):

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tailored.config import Settings
 from tailored.errors import Forbidden, Unauthorized
 from tailored.ingest import Ingestor
+from tailored.realtime.changes import Publisher
 from tailored.recommend.model_store import open_models
 from tailored.recommend.training import ModelCache
 from tailored.store import Scope, Store
@@ -20,6 +21,7 @@ __all__ = [
     "DOCUMENTED_KEY",
     "IngestorDep",
     "ModelsDep",
+    "PublisherDep",
     "SettingsDep",
     "StoreDep",
     "authorize",
@@ -49,10 +51,16 @@ def get_ingestor(request: Request) -> Ingestor:
     return request.app.state.ingestor
 
 
+def get_publisher(request: Request) -> Publisher | None:
+    """Where this server announces what it committed (its real-time bus), if anywhere."""
+    return getattr(request.app.state, "bus", None)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
 ModelsDep = Annotated[ModelCache, Depends(get_models)]
+PublisherDep = Annotated[Publisher | None, Depends(get_publisher)]
 
 # Which scopes a key of each scope may act in. The catalogue is not "ingest": the write key
 # ships inside web and mobile apps, and anyone who reads it there must not be able to rename,

@@ -139,6 +139,12 @@ class ProfileOut(_Open):
     merged_from: list[str] = Field(description="Profiles merged into this one.")
     merges: list[dict[str, Any]] | None = Field(None, description="With ?merges=true: every "
                                                 "merge and relink, with its cause.")
+    live: dict[str, Any] | None = Field(
+        None, description="Live counters kept by the real-time stage: events by name, orders, "
+        "revenue, items viewed/carted/bought, sessions, first/last seen, last platform and "
+        "device, cart (item ids); null until a consumer has counted the person.")
+    segments: list[str] = Field(default_factory=list,
+                                description="The segments the person is in now.")
 
 
 class ProfileSummaryOut(_Open):

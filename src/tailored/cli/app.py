@@ -23,6 +23,7 @@ from tailored.cli import (
     recommend,
     segment,
     serve,
+    worker,
 )
 from tailored.cli.state import AppState
 from tailored.config import Settings, settings_error
@@ -72,7 +73,7 @@ def _root(
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict, config):
+               segment, predict, config, worker):
     module.register(app)
 
 

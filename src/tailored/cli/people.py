@@ -46,9 +46,12 @@ def profile(
         "--merges", help="Also list the merges and relinks that shaped this profile.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """One person: identities, devices, platforms, traits and event count."""
+    """One person: identities, devices, platforms, traits, event count, live counters and
+    current segments."""
+    from tailored.realtime.profile_view import with_live
+
     store = state_of(ctx).store
-    data = store.profile(person)
+    data = with_live(store, store.profile(person))
     if merges:
         data["merges"] = store.merge_history(person)
 
@@ -76,6 +79,13 @@ def profile(
             for k, v in sorted(data["traits"].items()):
                 tr.add_row(k, str(v))
             console.print(tr)
+        if data["live"]:
+            live = data["live"]
+            console.print(f"live: {live['event_count']:,} events, {live['sessions']:,} "
+                          f"sessions, {live['orders']:,} orders, revenue "
+                          f"{live['revenue']:,.2f}, cart: {', '.join(live['cart']) or '-'}")
+        if data["segments"]:
+            console.print(f"segments: {', '.join(data['segments'])}")
         for m in data.get("merges", []):
             console.print(f"{m['event_time']} {m['kind']} {m['from_profile']} → "
                           f"{m['into_profile']} via {m['identity']['kind']} "

@@ -26,8 +26,10 @@ from tailored.errors import InvalidInput
 from tailored.events import ValidEvent, validate_event
 from tailored.identity import IdentityGraph, event_nodes
 from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSkip
+from tailored.realtime.changes import Change, Publisher
 from tailored.store import Store
 from tailored.store.checkpoints import BackgroundCheckpoints
+from tailored.store.tables import events as events_table
 from tailored.store.writes import (
     GraphCache,
     apply_graph,
@@ -137,8 +139,12 @@ class Ingestor:
     def __init__(
         self, store: Store, *, chunk_size: int = 20_000,
         max_future: timedelta = timedelta(days=1), clock: Clock | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.store = store
+        # Where each committed chunk is announced (tailored.realtime); None: nowhere, and
+        # consumers catch up from the store.
+        self.publisher = publisher
         self.chunk_size = chunk_size
         self.max_future = max_future
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -147,9 +153,11 @@ class Ingestor:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, store: Store, settings: Settings) -> Ingestor:
+    def from_settings(cls, store: Store, settings: Settings, *,
+                      publisher: Publisher | None = None) -> Ingestor:
         return cls(store, chunk_size=settings.ingest_chunk_size,
-                   max_future=timedelta(seconds=settings.max_future_seconds))
+                   max_future=timedelta(seconds=settings.max_future_seconds),
+                   publisher=publisher)
 
     def ingest_events(
         self, raws: Iterable[Any], *, start_index: int = 0, strict: bool = False,
@@ -197,6 +205,8 @@ class Ingestor:
                         raise
                     if done is not None:
                         self._cache.keep(*done[:2])
+                        if self.publisher is not None:
+                            self.publisher.publish(_change(done[0], done[2], done[3]))
                         if on_committed is not None:
                             on_committed(done[2])
                     # The chunk's events must be free before the collection below, or it
@@ -204,7 +214,8 @@ class Ingestor:
                     done = None
             else:
                 # One long transaction (strict): nothing is committed until the end, so
-                # nothing may be cached either.
+                # nothing may be cached or published either (consumers catch up from the
+                # store).
                 self._write(conn, events, items, edges, report, None)
             if on_progress:
                 on_progress(seen)
@@ -278,7 +289,7 @@ class Ingestor:
 
     def _write(self, conn: sa.Connection, events: list[ValidEvent], items: list[Item],
                edges: list[Edge], report: IngestReport, cache: GraphCache | None
-               ) -> tuple[IdentityGraph, int, list[tuple[str, ValidEvent]]] | None:
+               ) -> tuple[IdentityGraph, int, list[tuple[str, ValidEvent]], int] | None:
         # Items first: an event may name an item its own chunk introduces.
         if items:
             report.items += self.store.upsert_items(items, conn)
@@ -311,6 +322,9 @@ class Ingestor:
         attributed = [(v, graph.canonical(p))
                       for v, p in zip(fresh, graph.attributed, strict=True)]
         insert_events(conn, attributed, personal)
+        # Writers take turns (the store's write lock), so the chunk's ids are the last ones.
+        last_id = int(conn.scalar(sa.select(sa.func.max(events_table.c.id))) or 0) \
+            if self.publisher is not None and attributed else 0
         if dups:
             count_duplicates(conn, dups, now)
         version = bump_graph_version(conn, version)
@@ -320,4 +334,14 @@ class Ingestor:
             1 for pid, p in graph.profiles.items() if pid not in known and p.merged_into is None)
         report.merges += sum(1 for m in graph.merges if m.kind == "merge")
         report.relinks += sum(1 for m in graph.merges if m.kind == "relink")
-        return graph, version, [(pid, v) for v, pid in attributed]
+        return graph, version, [(pid, v) for v, pid in attributed], last_id
+
+
+def _change(graph: IdentityGraph, landed: list[tuple[str, ValidEvent]], last_id: int
+            ) -> Change:
+    """A committed chunk as ids: its events (store ids when known) and its merges."""
+    n = len(landed)
+    return Change(
+        events=tuple((v.message_id, pid) for pid, v in landed),
+        event_ids=tuple(range(last_id - n + 1, last_id + 1)) if last_id else (),
+        merges=tuple((m.from_profile, m.into_profile) for m in graph.merges))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tailored.realtime.changes import Change
 from tailored.recommend.model_store import open_models
 from tailored.recommend.training import ModelCache
 from tailored.store.snapshots import refresh_if_present
 
 if TYPE_CHECKING:
     from tailored.config import Settings
+    from tailored.realtime.changes import Publisher
     from tailored.store import Store
 
 __all__ = ["erase_everywhere"]
@@ -23,7 +25,7 @@ __all__ = ["erase_everywhere"]
 
 def erase_everywhere(
     store: Store, settings: Settings, identifier: str, *, all_matches: bool = False,
-    models: ModelCache | None = None,
+    models: ModelCache | None = None, publisher: Publisher | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Erase the person ``identifier`` names (see :meth:`Store.erase_person` for who that is
     and the answer's shape) from the store, its snapshot and its models.
@@ -34,6 +36,9 @@ def erase_everywhere(
     """
     erasure = store.erase(identifier, all_matches=all_matches)
     answer = erasure.answer
+    if publisher is not None:
+        erased = tuple(e["profile_id"] for e in answer["erased"])
+        publisher.publish(Change(erased=erased))
     warnings: list[str] = list(answer.pop("warnings", []))
     refresh_if_present(store, settings.store_snapshot_dir())
     cache = models or ModelCache(open_models(store, settings.models_folder()))

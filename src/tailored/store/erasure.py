@@ -22,8 +22,10 @@ from tailored.store.tables import (
     edges,
     events,
     identities,
+    live_profiles,
     merges,
     profiles,
+    realtime_positions,
     segment_due,
     segment_membership,
 )
@@ -34,7 +36,7 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
 
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
-                 "segment_due", "profiles")
+                 "segment_due", "live_profiles", "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -87,6 +89,7 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
         "segment_membership": segment_membership.delete().where(
             segment_membership.c.profile_id.in_(pids)),
         "segment_due": segment_due.delete().where(segment_due.c.profile_id.in_(pids)),
+        "live_profiles": live_profiles.delete().where(live_profiles.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}
@@ -99,11 +102,30 @@ def erase_matches(conn: sa.Connection, matches: list[Match], personal: PersonalD
     per_profile = [(m.profile_id, erase_profile(conn, m.profile_id, personal, known_as))
                    for m in matches]
     invalidate_graph(conn)
+    clamp_positions(conn)
     rows = {table: sum(r[table] for _, r in per_profile) for table in ERASED_TABLES}
     answer = {"profile_id": matches[0].profile_id, "matched_by": matches[0].matched_by,
               "rows": rows,
               "erased": [{"profile_id": pid, "rows": r} for pid, r in per_profile]}
     return Erasure(answer, frozenset(known_as))
+
+
+def clamp_positions(conn: sa.Connection) -> None:
+    """Keep real-time consumers' positions at or below the highest event and merge ids left.
+
+    SQLite gives a deleted highest id to the next row: a position above it would skip that
+    row. (PostgreSQL's sequences never give an id twice; nothing to do there.)
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    top_event = conn.scalar(sa.select(sa.func.max(events.c.id))) or 0
+    top_merge = conn.scalar(sa.select(sa.func.max(merges.c.id))) or 0
+    for row in conn.execute(sa.select(realtime_positions)).all():
+        seen = [[a, min(b, top_event)] for a, b in row.event_seen or [] if a <= top_event]
+        conn.execute(realtime_positions.update()
+                     .where(realtime_positions.c.consumer == row.consumer)
+                     .values(event_pos=min(int(row.event_pos), top_event), event_seen=seen,
+                             merge_pos=min(int(row.merge_pos), top_merge)))
 
 
 # How long an erase waits for readers to let go of the SQLite write-ahead log.

@@ -15,9 +15,12 @@ __all__ = [
     "history_changes",
     "identities",
     "items",
+    "live_profiles",
     "merges",
     "metadata",
     "profiles",
+    "realtime_parked",
+    "realtime_positions",
     "segment_due",
     "segment_membership",
     "segments",
@@ -239,4 +242,47 @@ trained_models = sa.Table(
     sa.Column("saved_at", UTCDateTime, nullable=False),
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+# Real time (tailored.realtime). The events and merges tables are the log; these hold how far
+# each consumer has read it and what it made of it.
+#
+# One row per consumer: every event id up to ``event_pos`` is handled, and those in
+# ``event_seen`` (closed id intervals above it, handled out of order). ``merge_pos`` is the
+# same for the merges table (merges are re-applied idempotently, so a watermark suffices).
+realtime_positions = sa.Table(
+    "realtime_positions",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("event_pos", sa.BigInteger, nullable=False),
+    sa.Column("event_seen", JSONDoc, nullable=False),
+    sa.Column("merge_pos", sa.BigInteger, nullable=False),
+    sa.Column("events_handled", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Work a consumer gave up on after its retries: the event ids (never personal values) and the
+# error, shown by `tailored worker status`; the stream went on without it.
+realtime_parked = sa.Table(
+    "realtime_parked",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("consumer", sa.String(64), nullable=False, index=True),
+    sa.Column("event_id", sa.BigInteger, nullable=True),
+    sa.Column("message_id", sa.String(256), nullable=True),
+    sa.Column("profile_id", ID, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("parked_at", UTCDateTime, nullable=False),
+)
+
+# A person's live profile: counters kept current event by event (the document's keys are
+# tailored.realtime.live_profile's). Only canonical profiles have a row; a recount from the
+# person's events gives the same document.
+live_profiles = sa.Table(
+    "live_profiles",
+    metadata,
+    sa.Column("profile_id", ID, primary_key=True),
+    sa.Column("state", JSONDoc, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from tailored.api.deps import ModelsDep, SettingsDep, StoreDep, require
+from tailored.api.deps import ModelsDep, PublisherDep, SettingsDep, StoreDep, require
 from tailored.api.schemas import (
     ERROR_RESPONSES,
     ErasureResult,
@@ -18,6 +18,7 @@ from tailored.api.schemas import (
     StatsOut,
 )
 from tailored.privacy import erase_everywhere
+from tailored.realtime.profile_view import with_live
 
 __all__ = ["router"]
 
@@ -43,8 +44,8 @@ async def profiles(store: StoreDep, limit: int = Query(20, ge=1, le=1000)) -> di
             dependencies=[require("read")], responses=_NOT_FOUND)
 async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[str, Any]:
     """One person by any of their ids: user id, e-mail, anonymous id, device id or profile
-    id."""
-    data = await run_in_threadpool(store.profile, person)
+    id; with their live counters (``live``) and current segments (``segments``)."""
+    data = await run_in_threadpool(lambda: with_live(store, store.profile(person)))
     if merges:
         data["merges"] = await run_in_threadpool(store.merge_history, person)
     return data
@@ -56,11 +57,13 @@ async def profile(person: str, store: StoreDep, merges: bool = False) -> dict[st
                                 "as a trait or used as a user id); `matches` lists them."}})
 async def erase(
     person: str, store: StoreDep, settings: SettingsDep, models: ModelsDep,
+    publisher: PublisherDep,
     all_matches: bool = Query(False, description="Erase every person the id names, when "
                               "several do, instead of refusing."),
 ) -> dict[str, Any]:
     """Erase a person — every profile holding the id as an identity or e-mail trait — from
     the store, its snapshot and every trained model (this server's loaded ones included)."""
     answer, _ = await run_in_threadpool(functools.partial(
-        erase_everywhere, store, settings, person, all_matches=all_matches, models=models))
+        erase_everywhere, store, settings, person, all_matches=all_matches, models=models,
+        publisher=publisher))
     return answer

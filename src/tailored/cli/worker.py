@@ -1,0 +1,124 @@
+"""``tailored worker``: the real-time consumers, until stopped or (``--once``) until idle."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tailored.cli.state import emit, state_of
+from tailored.errors import InvalidInput
+
+__all__ = ["register"]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
+worker_app = typer.Typer(
+    help="Run the real-time consumers (live profiles, live segments, ...) over committed "
+    "changes: until stopped (SIGTERM or Ctrl+C), or with --once until everything pending and "
+    "due is handled.", invoke_without_command=True, no_args_is_help=False)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--as-of: not an ISO time: {value!r} (e.g. 2026-12-05T10:00:00Z)",
+                           field="as_of") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+@worker_app.callback()
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Handle everything pending and due (and the events handlers emit), "
+        "then exit.")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The clock's time for this run (ISO), for time-window rules; "
+        "default now.")] = None,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, max=100_000,
+        help="Events a consumer handles in one transaction.")] = 2_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the real-time consumers."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tailored.realtime.worker import Worker
+
+    at = _as_of(as_of)
+    state = state_of(ctx)
+    store = state.writable_store
+    worker_ = Worker(store, clock=(lambda: at) if at is not None else None,
+                     batch_size=batch_size)
+    if once:
+        report = worker_.run_once()
+        emit(ctx, as_json, report, lambda c: c.print(
+            f"handled {report['events']:,} events; {report['profiles_updated']:,} profiles "
+            f"updated; segments: {report['segments_entered']:,} entered, "
+            f"{report['segments_exited']:,} exited; {report['due_checked']:,} due checks "
+            f"({report['seconds']:.2f} s)"))
+        return
+    _run_forever(ctx, worker_)
+
+
+def _run_forever(ctx: typer.Context, worker_: Any) -> None:
+    from tailored.realtime.embedded import open_bus
+
+    state = state_of(ctx)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    bus = open_bus(state.settings) if state.settings.redis_url else None
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    where = "Redis stream" if bus is not None else "the store, every second"
+    state.err.print(f"tailored worker: consumers {', '.join(c.name for c in worker_.consumers)}"
+                    f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False)
+    try:
+        worker_.run(stop, bus, catch_up_seconds=1.0)
+    finally:
+        if bus is not None:
+            bus.close()
+    state.err.print("tailored worker: stopped", markup=False, highlight=False)
+
+
+@worker_app.command("status")
+def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Each consumer's position, what it has left, and parked failures."""
+    from tailored.realtime.worker import Worker
+
+    data = Worker(state_of(ctx).store).status()
+
+    def render(console: Any) -> None:
+        t = Table(title="real-time consumers")
+        for col in ("consumer", "position", "pending events", "pending merges", "handled",
+                    "lag s"):
+            t.add_column(col)
+        for c in data["consumers"]:
+            t.add_row(c["consumer"], str(c["event_position"]), f"{c['pending_events']:,}",
+                      f"{c['pending_merges']:,}", f"{c['events_handled']:,}",
+                      "-" if c["lag_seconds"] is None else f"{c['lag_seconds']:.1f}")
+        console.print(t)
+        console.print(f"parked failures: {data['parked_total']:,}")
+        for p in data["parked"][:10]:
+            console.print(f"  {p['parked_at']} {p['consumer']} event {p['event_id']}: "
+                          f"{p['error']}")
+
+    emit(ctx, as_json, data, render)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(worker_app, name="worker")

@@ -1,0 +1,141 @@
+"""Consumers of the change stream, registered in one place.
+
+A consumer is handed a :class:`Batch` (the events newly handled, read from the store, and
+the merges and erasures) and returns counts. A *transactional* consumer works inside the
+transaction that moves its position (exactly once); any other must be idempotent (it may
+see a batch again after a crash). Later issues add theirs with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tailored.realtime.live_profile import LiveProfiles
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from tailored.store import Store
+
+__all__ = ["Batch", "Consumer", "Context", "LiveProfileConsumer", "LiveSegmentsConsumer",
+           "default_consumers", "register", "registered"]
+
+
+@dataclass
+class Batch:
+    """What a consumer handles at once."""
+
+    events: Sequence[Any] = ()  # store rows (id, message_id, profile_id, type, event, ...)
+    moved: Sequence[tuple[str, str]] = ()  # (from_profile, into_profile) merges and relinks
+    erased: Sequence[str] = ()
+
+    @property
+    def profile_ids(self) -> set[str]:
+        ids = {r.profile_id for r in self.events}
+        ids.update(p for pair in self.moved for p in pair)
+        return ids
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.moved or self.erased)
+
+
+@dataclass
+class Context:
+    """What a consumer works with: the store, the transaction (transactional consumers),
+    which event ids count as handled, and the clock's time."""
+
+    store: Store
+    now: datetime
+    conn: sa.Connection | None = None
+    handled: Callable[[int], bool] = field(default=lambda _id: True)
+    #: Profiles whose live state changed (the worker reports how many).
+    touched: set[str] = field(default_factory=set)
+
+
+class Consumer(Protocol):
+    """One kind of work done for every change."""
+
+    name: str
+    transactional: bool
+
+    def handle(self, ctx: Context, batch: Batch) -> dict[str, int]:
+        """Handle the batch; counts by name (summed into the worker's report)."""
+
+
+class LiveProfileConsumer:
+    """Keeps every person's live counters (see :mod:`tailored.realtime.live_profile`)."""
+
+    name = "live_profile"
+    transactional = True
+
+    def handle(self, ctx: Context, batch: Batch) -> dict[str, int]:
+        assert ctx.conn is not None
+        live = LiveProfiles(ctx.conn, ctx.handled)
+        changed = live.apply(batch.events, [p for pair in batch.moved for p in pair])
+        ctx.touched |= changed
+        return {"events": len(batch.events), "profiles_updated": len(changed)}
+
+
+class LiveSegmentsConsumer:
+    """Keeps live segments current for the people a batch touched (helper module
+    :mod:`tailored.segments.live`: it records membership and the Segment Entered/Exited
+    events itself, so this consumer is idempotent, not transactional)."""
+
+    name = "live_segments"
+    transactional = False
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def handle(self, ctx: Context, batch: Batch) -> dict[str, int]:
+        people = sorted(batch.profile_ids - set(batch.erased))
+        if not people:
+            return {}
+        counts = self.module.refresh_people(ctx.store, people, now=ctx.now)
+        return {"segments_entered": int(counts.get("entered", 0)),
+                "segments_exited": int(counts.get("exited", 0))}
+
+    def due(self, store: Store, now: datetime) -> list[str]:
+        return list(self.module.due_people(store, now=now))
+
+
+def live_segments_module() -> Any | None:
+    """:mod:`tailored.segments.live` when it is there (it lands with live segments)."""
+    try:
+        module = importlib.import_module("tailored.segments.live")
+    except ImportError:
+        return None
+    if not (hasattr(module, "refresh_people") and hasattr(module, "due_people")):
+        return None
+    return module
+
+
+_REGISTRY: list[Callable[[], Consumer | None]] = []
+
+
+def register(factory: Callable[[], Consumer | None]) -> Callable[[], Consumer | None]:
+    """Add a consumer (a factory, called when a worker starts; None leaves it out)."""
+    _REGISTRY.append(factory)
+    return factory
+
+
+def registered() -> list[Consumer]:
+    """Every registered consumer, in registration order."""
+    return [c for c in (factory() for factory in _REGISTRY) if c is not None]
+
+
+def _live_segments() -> Consumer | None:
+    module = live_segments_module()
+    return LiveSegmentsConsumer(module) if module is not None else None
+
+
+register(LiveProfileConsumer)
+register(_live_segments)
+
+
+def default_consumers() -> list[Consumer]:
+    return registered()

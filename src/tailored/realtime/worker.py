@@ -1,0 +1,359 @@
+"""The worker: runs every consumer over the change stream and the store's log.
+
+Each consumer reads changes as they are published (a bus) and, besides, catches up from the
+store (events by id, merges by id) from its own position: at start, every few seconds, and
+whenever a publisher says it missed changes. So a worker that starts after a CLI import, or
+runs while Redis is away, misses nothing. A consumer that fails on a batch is retried with
+back-off; a batch that still fails is split into its events, and an event that fails every
+try is parked with its error (``tailored worker status``) so the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from tailored.realtime.changes import Change
+from tailored.realtime.consumers import Batch, Consumer, Context, registered
+from tailored.realtime.live_profile import EVENT_COLUMNS
+from tailored.realtime.positions import Position, load_position, save_position
+from tailored.store.tables import events, merges, realtime_parked, realtime_positions
+
+if TYPE_CHECKING:
+    from tailored.realtime.bus import Bus
+    from tailored.store import Store
+
+__all__ = ["REPORT_KEYS", "Worker"]
+
+log = logging.getLogger("tailored.realtime")
+
+#: The keys of ``tailored worker --once --json``.
+REPORT_KEYS = ("events", "profiles_updated", "segments_entered", "segments_exited",
+               "due_checked", "seconds")
+_IN = 900  # ids per IN list (SQLite's host-parameter limit)
+
+
+class _Step:
+    """What one attempt at a batch read: kept for splitting it when it keeps failing."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+
+class Worker:
+    """Runs consumers over changes and the store's log (see the module docstring)."""
+
+    def __init__(
+        self, store: Store, *, consumers: Sequence[Consumer] | None = None,
+        clock: Callable[[], datetime] | None = None, retries: int = 3,
+        backoff_seconds: float = 0.05, batch_size: int = 2_000,
+    ) -> None:
+        self.store = store
+        self.consumers = list(registered() if consumers is None else consumers)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.retries = max(1, retries)
+        self.backoff_seconds = backoff_seconds
+        self.batch_size = batch_size
+        self.touched: set[str] = set()
+        self.counts: Counter[str] = Counter()
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def _read(self, conn: sa.Connection, pos: Position, change: Change | None
+              ) -> tuple[list[Any], list[tuple[str, str]], Sequence[str], int | None, int | None]:
+        if change is None:
+            rows = list(conn.execute(sa.select(*EVENT_COLUMNS).where(events.c.id > pos.event_pos)
+                                     .order_by(events.c.id).limit(self.batch_size)).all())
+            mrows = conn.execute(
+                sa.select(merges.c.id, merges.c.from_profile, merges.c.into_profile)
+                .where(merges.c.id > pos.merge_pos).order_by(merges.c.id)
+                .limit(self.batch_size)).all()
+            return (rows, [(f, i) for _, f, i in mrows], (), rows[-1].id if rows else None,
+                    mrows[-1].id if mrows else None)
+        mids = [m for m, _ in change.events]
+        rows = []
+        for i in range(0, len(mids), _IN):
+            rows += conn.execute(sa.select(*EVENT_COLUMNS)
+                                 .where(events.c.message_id.in_(mids[i:i + _IN]))).all()
+        rows.sort(key=lambda r: r.id)
+        return rows, list(change.merges), change.erased, None, None
+
+    def _attempt(self, consumer: Consumer, change: Change | None, step: _Step
+                 ) -> tuple[int, bool]:
+        """One try at the next batch for one consumer; (events handled, anything read)."""
+        if change is None and not self._pending(consumer):
+            return 0, False
+        now = self.clock()
+        if consumer.transactional:
+            with self.store.transaction() as conn:
+                pos = load_position(conn, consumer.name)
+                rows, moved, erased, top, merge_top = self._read(conn, pos, change)
+                fresh = [r for r in rows if not pos.handled(r.id)]
+                step.rows = fresh
+                ids = {r.id for r in fresh}
+                batch = Batch(fresh, moved, erased)
+                if batch:
+                    ctx = Context(self.store, now, conn, touched=self.touched,
+                                  handled=lambda i: i in ids or pos.handled(i))
+                    self._count(consumer.handle(ctx, batch))
+                self._move(conn, pos, ids, top, merge_top)
+            return len(fresh), bool(rows) or merge_top is not None
+        with self.store.reading() as conn:
+            pos = load_position(conn, consumer.name)
+            rows, moved, erased, top, merge_top = self._read(conn, pos, change)
+        fresh = [r for r in rows if not pos.handled(r.id)]
+        step.rows = fresh
+        batch = Batch(fresh, moved, erased)
+        if batch:
+            # Idempotent consumers work outside the position's transaction: a crash between
+            # the two repeats the batch, never skips it.
+            self._count(consumer.handle(Context(self.store, now, touched=self.touched), batch))
+        with self.store.transaction() as conn:
+            self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, top,
+                       merge_top)
+        return len(fresh), bool(rows) or merge_top is not None
+
+    def _pending(self, consumer: Consumer) -> bool:
+        """Whether the log holds anything past the consumer's position (read only: an idle
+        worker never takes the store's write lock)."""
+        with self.store.reading() as conn:
+            pos = load_position(conn, consumer.name)
+            return conn.scalar(sa.select(sa.literal(1)).where(sa.or_(
+                sa.exists().where(events.c.id > pos.event_pos),
+                sa.exists().where(merges.c.id > pos.merge_pos)))) is not None
+
+    @staticmethod
+    def _move(conn: sa.Connection, pos: Position, ids: set[int], top: int | None,
+              merge_top: int | None) -> None:
+        before = (pos.event_pos, pos.event_seen, pos.merge_pos)
+        pos.events_handled += sum(1 for i in ids if not pos.handled(i))
+        pos.mark(ids)
+        if top is not None:
+            pos.advance_to(top)
+        if merge_top is not None:
+            pos.merge_pos = max(pos.merge_pos, merge_top)
+        if not pos.stored or (pos.event_pos, pos.event_seen, pos.merge_pos) != before:
+            save_position(conn, pos)
+
+    def _count(self, counts: dict[str, int]) -> None:
+        self.counts.update({k: v for k, v in counts.items()
+                            if k not in ("events", "profiles_updated")})
+
+    def _deliver(self, consumer: Consumer, change: Change | None) -> tuple[int, bool]:
+        """A batch for one consumer, retried with back-off, split and parked if it must be."""
+        step = _Step()
+        error: Exception | None = None
+        for attempt in range(self.retries):
+            try:
+                return self._attempt(consumer, change, step)
+            except Exception as exc:  # a consumer's failure must not stop the stream
+                error = exc
+                log.warning("consumer %s failed (try %d of %d): %s", consumer.name,
+                            attempt + 1, self.retries, _one_line(exc))
+                time.sleep(self.backoff_seconds * 2 ** attempt)
+        assert error is not None
+        if len(step.rows) > 1:
+            # Find the event that fails: each on its own, the good ones handled.
+            handled = 0
+            for row in step.rows:
+                n, _ = self._deliver(consumer, Change(events=((row.message_id,
+                                                               row.profile_id),)))
+                handled += n
+            if change is not None and change.merges:
+                self._deliver(consumer, Change(merges=change.merges, erased=change.erased))
+                return handled, True
+            n, read = self._deliver(consumer, change)
+            return handled + n, read
+        self._park(consumer, step.rows[0] if step.rows else None, change, error)
+        return 0, True
+
+    def _park(self, consumer: Consumer, row: Any | None, change: Change | None,
+              error: Exception) -> None:
+        with self.store.transaction() as conn:
+            pos = load_position(conn, consumer.name)
+            ids = {row.id} if row is not None else set()
+            merge_top = None
+            if row is None and change is None:  # the merges part of a catch-up failed
+                _, _, _, _, merge_top = self._read(conn, pos, None)
+            conn.execute(realtime_parked.insert().values(
+                consumer=consumer.name, event_id=None if row is None else row.id,
+                message_id=None if row is None else row.message_id,
+                profile_id=None if row is None else row.profile_id, attempts=self.retries,
+                error=_one_line(error)[:2000], parked_at=datetime.now(UTC)))
+            self._move(conn, pos, ids, None, merge_top)
+        log.error("consumer %s parked %s after %d tries: %s", consumer.name,
+                  f"event {row.id}" if row is not None else "a merge batch", self.retries,
+                  _one_line(error))
+
+    # -- the stream ------------------------------------------------------------------------
+
+    def handle_change(self, change: Change) -> int:
+        """Handle a published change with every consumer; events handled (most of any)."""
+        handled = 0
+        for consumer in self.consumers:
+            if change.events or change.merges or change.erased:
+                n, _ = self._deliver(consumer, change)
+                handled = max(handled, n)
+        if change.resync:
+            handled = max(handled, self.catch_up())
+        self.counts["events"] += handled
+        return handled
+
+    def catch_up(self) -> int:
+        """Read the store's log until every consumer is at its end; events handled."""
+        total = 0
+        for consumer in self.consumers:
+            n_consumer = 0
+            while True:
+                n, read = self._deliver(consumer, None)
+                n_consumer += n
+                if not read:
+                    break
+            total = max(total, n_consumer)
+        return total
+
+    def _due(self, now: datetime) -> int:
+        checked = 0
+        for consumer in self.consumers:
+            due = getattr(consumer, "due", None)
+            if due is None:
+                continue
+            people = due(self.store, now)
+            checked += len(people)
+            if people:
+                self._count(consumer.handle(Context(self.store, now, touched=self.touched),
+                                            _people_batch(people)))
+        self.counts["due_checked"] += checked
+        return checked
+
+    def run_once(self) -> dict[str, Any]:
+        """Everything pending and due, then the report (``--once``)."""
+        started = time.perf_counter()
+        self.counts.clear()
+        self.touched.clear()
+        events_before = 0
+        handled = self.catch_up()
+        self._due(self.clock())
+        # The consumers' own events (Segment Entered / Exited) are handled too.
+        for _ in range(10):
+            more = self.catch_up()
+            handled += more
+            if not more:
+                break
+        report: dict[str, Any] = {key: int(self.counts.get(key, 0)) for key in REPORT_KEYS}
+        report["events"] = handled + events_before
+        report["profiles_updated"] = len(self.touched)
+        report["seconds"] = round(time.perf_counter() - started, 3)
+        return report
+
+    def run(self, stop: threading.Event, bus: Bus | None = None, *,
+            catch_up_seconds: float = 2.0, due_seconds: float = 10.0) -> None:
+        """Handle changes until ``stop`` is set."""
+        last_catch_up = last_due = 0.0
+        bus_down = False
+        while not stop.is_set():
+            now = time.monotonic()
+            try:
+                if now - last_catch_up >= catch_up_seconds:
+                    self.catch_up()
+                    last_catch_up = now
+                if now - last_due >= due_seconds:
+                    self._due(self.clock())
+                    last_due = now
+            except Exception as exc:  # the store away: say so, try again shortly
+                log.error("real-time catch-up failed: %s", _one_line(exc))
+                stop.wait(1.0)
+                continue
+            if bus is None:
+                stop.wait(min(catch_up_seconds, 0.5))
+                continue
+            try:
+                deliveries = bus.read(timeout=0.5)
+                if bus_down:
+                    log.warning("real-time bus is back; catching up from the store")
+                    bus_down = False
+                    last_catch_up = 0.0
+            except Exception as exc:
+                if not bus_down:
+                    log.error("real-time bus unavailable (%s); catching up from the store "
+                              "until it is back", _one_line(exc))
+                    bus_down = True
+                stop.wait(1.0)
+                continue
+            if not deliveries:
+                continue
+            change = Change.combine([d.change for d in deliveries])
+            try:
+                self.handle_change(change)
+            except Exception as exc:  # the store away: leave them unacknowledged
+                log.error("real-time handling failed: %s", _one_line(exc))
+                stop.wait(1.0)
+                continue
+            for d in deliveries:
+                d.ack()
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Positions, what is left to handle, and parked failures."""
+        names = [c.name for c in self.consumers]
+        with self.store.reading() as conn:
+            top = int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
+            top_merge = int(conn.scalar(sa.select(sa.func.max(merges.c.id))) or 0)
+            stored = {r.consumer: r for r in conn.execute(sa.select(realtime_positions))}
+            consumers = []
+            for name in [*names, *sorted(set(stored) - set(names))]:
+                pos = load_position(conn, name)
+                pending = int(conn.scalar(sa.select(sa.func.count()).select_from(events)
+                                          .where(events.c.id > pos.event_pos)) or 0)
+                pending -= sum(b - a + 1 for a, b in pos.event_seen)
+                oldest = conn.scalar(sa.select(sa.func.min(events.c.received_at))
+                                     .where(events.c.id > pos.event_pos)) if pending else None
+                row = stored.get(name)
+                consumers.append({
+                    "consumer": name, "registered": name in names,
+                    "event_position": pos.event_pos, "last_event_id": top,
+                    "pending_events": max(pending, 0),
+                    "merge_position": pos.merge_pos, "pending_merges": max(
+                        0, int(conn.scalar(sa.select(sa.func.count()).select_from(merges)
+                                           .where(merges.c.id > pos.merge_pos)) or 0)),
+                    "events_handled": pos.events_handled,
+                    "lag_seconds": None if oldest is None else round(
+                        (datetime.now(UTC) - oldest).total_seconds(), 3),
+                    "updated_at": None if row is None else row.updated_at.isoformat(),
+                })
+            parked_total = int(conn.scalar(sa.select(sa.func.count())
+                                           .select_from(realtime_parked)) or 0)
+            parked = [{"consumer": r.consumer, "event_id": r.event_id,
+                       "message_id": r.message_id, "profile_id": r.profile_id,
+                       "attempts": r.attempts, "error": r.error,
+                       "parked_at": r.parked_at.isoformat()}
+                      for r in conn.execute(sa.select(realtime_parked)
+                                            .order_by(realtime_parked.c.id.desc()).limit(50))]
+        del top_merge
+        return {"consumers": consumers, "parked": parked, "parked_total": parked_total}
+
+
+class _PersonRow:
+    """A stand-in batch row for a due-time check: a person, no event."""
+
+    __slots__ = ("profile_id",)
+
+    def __init__(self, profile_id: str) -> None:
+        self.profile_id = profile_id
+
+
+def _people_batch(people: Sequence[str]) -> Batch:
+    return Batch(events=[_PersonRow(p) for p in people])
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
