@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,40 @@ def test_a_worker_killed_mid_batch_counts_nothing_twice(tmp_path: Path) -> None:
             proc.wait(10)
             kills_mid_way += _handled(store) < total
         handled = _handled(store)
-        report = Worker(store).run_once()
+        report = Worker(store, consumers=[LiveProfileConsumer()]).run_once()
         live, recounted = live_vs_recount(store)
+        after = _handled(store)
     assert kills_mid_way >= 1  # at least one kill landed part way through
     assert report["events"] == total - handled  # what was committed is not handled again
+    assert after == total
+    assert live == recounted
+
+
+def test_worker_once_keeps_live_segments_and_counts_their_events(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    now = datetime.now(UTC)
+    with Store.open(db) as store:
+        Ingestor(store).ingest_events([
+            {"type": "track", "event": "Order Completed", "userId": u, "messageId": f"o-{u}",
+             "timestamp": (now - timedelta(days=1)).isoformat(),
+             "properties": {"revenue": 10}} for u in ("ann", "bob")])
+    rule = {"event": "Order Completed", "within_days": 30}
+    result = runner.invoke(app, ["--db", db, "segment", "define", "buyers", "--rule",
+                                 json.dumps(rule), "--live", "--json"])
+    assert result.exit_code == 0, result.output
+    soon = (now + timedelta(minutes=5)).isoformat()
+    first = _cli(db, "worker", "--once", "--as-of", soon, "--json")
+    assert first["segments_entered"] == 2 and first["segments_exited"] == 0
+    ann = _cli(db, "profile", "ann", "--json")
+    assert ann["segments"] == ["buyers"]
+    # The Segment Entered event is the person's like any other: counted live.
+    assert ann["live"]["events"].get("Segment Entered") == 1
+    # Time alone: 30 days after the order, both leave, found by their due time.
+    later = (now + timedelta(days=30)).isoformat()
+    report = _cli(db, "worker", "--once", "--as-of", later, "--json")
+    assert report["due_checked"] == 2 and report["segments_exited"] == 2
+    ann = _cli(db, "profile", "ann", "--json")
+    assert ann["segments"] == [] and ann["live"]["events"].get("Segment Exited") == 1
+    with Store.open(db) as store:
+        live, recounted = live_vs_recount(store)
     assert live == recounted

@@ -19,6 +19,7 @@ from tailored.realtime.live_profile import LiveProfiles
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from tailored.ingest import Ingestor
     from tailored.store import Store
 
 __all__ = ["Batch", "Consumer", "Context", "LiveProfileConsumer", "LiveSegmentsConsumer",
@@ -54,6 +55,9 @@ class Context:
     handled: Callable[[int], bool] = field(default=lambda _id: True)
     #: Profiles whose live state changed (the worker reports how many).
     touched: set[str] = field(default_factory=set)
+    #: An ingestor for events a consumer records (Segment Entered): the worker's, which
+    #: publishes on its bus when it has one, so those events are handled at once too.
+    ingestor: Ingestor | None = None
 
 
 class Consumer(Protocol):
@@ -95,7 +99,8 @@ class LiveSegmentsConsumer:
         people = sorted(batch.profile_ids - set(batch.erased))
         if not people:
             return {}
-        counts = self.module.refresh_people(ctx.store, people, now=ctx.now)
+        counts = self.module.refresh_people(ctx.store, people, now=ctx.now,
+                                            ingestor=ctx.ingestor)
         return {"segments_entered": int(counts.get("entered", 0)),
                 "segments_exited": int(counts.get("exited", 0))}
 

@@ -40,7 +40,7 @@ class RealtimeService:
                  catch_up_seconds: float = 2.0) -> None:
         self.store = store
         self.bus = bus
-        self.worker = worker or Worker(store)
+        self.worker = worker or Worker(store, publisher=bus)
         self.catch_up_seconds = catch_up_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

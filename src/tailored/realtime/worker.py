@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from tailored.realtime.changes import Change
+from tailored.ingest import Ingestor
+from tailored.realtime.changes import Change, Publisher
 from tailored.realtime.consumers import Batch, Consumer, Context, registered
 from tailored.realtime.live_profile import EVENT_COLUMNS
 from tailored.realtime.positions import Position, load_position, save_position
@@ -54,8 +55,12 @@ class Worker:
         self, store: Store, *, consumers: Sequence[Consumer] | None = None,
         clock: Callable[[], datetime] | None = None, retries: int = 3,
         backoff_seconds: float = 0.05, batch_size: int = 2_000,
+        publisher: Publisher | None = None,
     ) -> None:
         self.store = store
+        # Consumers record events of their own (Segment Entered) through this ingestor; with
+        # a publisher (a server's bus) those are announced like any other.
+        self.ingestor = Ingestor(store, publisher=publisher)
         self.consumers = list(registered() if consumers is None else consumers)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.retries = max(1, retries)
@@ -101,6 +106,7 @@ class Worker:
                 batch = Batch(fresh, moved, erased)
                 if batch:
                     ctx = Context(self.store, now, conn, touched=self.touched,
+                                  ingestor=self.ingestor,
                                   handled=lambda i: i in ids or pos.handled(i))
                     self._count(consumer.handle(ctx, batch))
                 self._move(conn, pos, ids, top, merge_top)
@@ -114,7 +120,8 @@ class Worker:
         if batch:
             # Idempotent consumers work outside the position's transaction: a crash between
             # the two repeats the batch, never skips it.
-            self._count(consumer.handle(Context(self.store, now, touched=self.touched), batch))
+            self._count(consumer.handle(Context(self.store, now, touched=self.touched,
+                                                        ingestor=self.ingestor), batch))
         with self.store.transaction() as conn:
             self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, top,
                        merge_top)
@@ -228,7 +235,8 @@ class Worker:
             people = due(self.store, now)
             checked += len(people)
             if people:
-                self._count(consumer.handle(Context(self.store, now, touched=self.touched),
+                self._count(consumer.handle(Context(self.store, now, touched=self.touched,
+                                                        ingestor=self.ingestor),
                                             _people_batch(people)))
         self.counts["due_checked"] += checked
         return checked
