@@ -174,3 +174,17 @@ def test_erased_member_leaves_everything(store: Store) -> None:
     with store.reading() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(segment_due)
                            .where(segment_due.c.profile_id == ann)) == 0
+
+
+def test_segment_check_on_a_live_segment_records_through_the_live_path(store: Store) -> None:
+    from tailored.segments import check_person
+
+    live_store(store, "lapsed", NO_RECENT_ORDER, T0)
+    (ann,) = ingest(store, order("ann", T0, 1), now=T0)
+    assert check_person(store, "lapsed", "ann", as_of=T0)["change"] is None
+    later = T0 + timedelta(days=31)
+    result = check_person(store, "lapsed", "ann", as_of=later)
+    assert (result["member"], result["was_member"], result["change"]) == (True, False,
+                                                                           "entered")
+    assert [e for e, _, _ in segment_events(store, ann)] == ["Segment Entered"]
+    assert check_person(store, "lapsed", "ann", as_of=later)["change"] is None

@@ -14,8 +14,8 @@ from tailored.events.names import SEGMENT_EVENTS, EventName
 from tailored.segments.compile import evaluation_query
 from tailored.segments.conditions import Rule, TraitRule, leaves
 from tailored.segments.definitions import get_segment, segment_rule, stored_trait_names
-from tailored.segments.live import live_segments, record_members
-from tailored.segments.membership import record_membership, set_member
+from tailored.segments.live import live_segments, record_members, refresh_people
+from tailored.segments.membership import profile_segments, record_membership, set_member
 from tailored.segments.person import evaluate
 from tailored.segments.person_data import load_person
 from tailored.segments.rules import check_events, trait_warnings
@@ -123,7 +123,12 @@ def check_person(store: Store, name: str, person: str, *, as_of: datetime | None
     """
     segment = get_segment(store, name)
     rule = segment_rule(store, name, segment=segment)
-    if as_of is None:
+    live = record and segment.get("live_since") is not None
+    if live:
+        # A live segment is evaluated as the worker does (at the clock's time, events at it
+        # counting) and recorded through the live path: Segment Entered/Exited included.
+        when, inclusive = (as_of or datetime.now(UTC)).astimezone(UTC), True
+    elif as_of is None:
         when, inclusive = _store_latest_event(store) or datetime.now(UTC), True
     else:
         when, inclusive = as_of.astimezone(UTC), False
@@ -131,7 +136,12 @@ def check_person(store: Store, name: str, person: str, *, as_of: datetime | None
     member = evaluate(rule, view, as_of=when, inclusive=inclusive)
     result: dict[str, Any] = {"segment": name, "profile_id": pid, "member": member,
                               "as_of": when.isoformat(), "metrics": dict(view.metrics)}
-    if record:
+    if live:
+        was = any(s["current"] and s["segment"] == name for s in profile_segments(store, pid))
+        refresh_people(store, [pid], now=when)
+        result.update(was_member=was, change="entered" if member and not was else
+                      "left" if was and not member else None)
+    elif record:
         change = set_member(store, name, pid, member, kind=segment["kind"])
         result.update(was_member=change["was_member"], change=change["change"])
     return result
