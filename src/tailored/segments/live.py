@@ -109,10 +109,16 @@ def due_people(store: Store, *, now: datetime) -> list[str]:
     before ``now`` (their due time has come), sorted."""
     now = _aware(now)
     with store.reading() as conn:
-        return sorted(set(conn.scalars(
-            sa.select(segment_due.c.profile_id).distinct()
-            .select_from(segment_due.join(segments, segments.c.name == segment_due.c.segment))
-            .where(segment_due.c.due_at <= now, segments.c.live_since.is_not(None)))))
+        names = set(conn.scalars(sa.select(segments.c.name)
+                                 .where(segments.c.live_since.is_not(None))))
+        if not names:
+            return []
+        # Only the due_at index, so the few people due are found without walking every row
+        # (a segment or DISTINCT condition leads SQLite's planner to walk them all); a
+        # segment no longer live has no due rows left anyway.
+        rows = conn.execute(sa.select(segment_due.c.segment, segment_due.c.profile_id)
+                            .where(segment_due.c.due_at <= now)).all()
+    return sorted({pid for segment, pid in rows if segment in names})
 
 
 def _evaluate(live: dict[str, LiveSegment], person: Person, now: datetime
