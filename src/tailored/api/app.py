@@ -16,9 +16,22 @@ from tailored.api.openapi import install_openapi
 from tailored.api.routes import catalog, health, people, projects, recommendations, segment
 from tailored.config import Settings
 from tailored.ingest import Ingestor
+from tailored.realtime.fresh_models import ModelFoldIn, ServingPublisher
+from tailored.recommend.model_store import open_models
+from tailored.recommend.training import ModelCache
 from tailored.store import Store
 
 __all__ = ["create_app"]
+
+
+def _fresh_models(app: FastAPI, settings: Settings) -> ModelFoldIn:
+    """Every event, whichever process ingested it, folded into this server's models (see
+    tailored.realtime.fresh_models); a retrained model is picked up by its stamp."""
+    app.state.models = ModelCache(open_models(app.state.store, settings.models_folder()))
+    fold_in = app.state.fold_in = ModelFoldIn(app.state.store, app.state.models,
+                                              default_model=settings.default_model)
+    fold_in.start(app.state.bus)
+    return fold_in
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None,
@@ -34,7 +47,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
             app.state.store = Store.open(settings.database_url)
-        service = None
+        service = fold_in = None
         if realtime:
             # Real time inside the server: what it commits goes on the bus, and a thread
             # keeps live profiles and segments current (see tailored.realtime.embedded).
@@ -43,9 +56,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
             app.state.bus = open_bus(settings)
             service = app.state.realtime = RealtimeService(app.state.store, app.state.bus)
             service.start()
-        app.state.ingestor = Ingestor.from_settings(app.state.store, settings,
-                                                    publisher=app.state.bus)
+            fold_in = _fresh_models(app, settings)
+        app.state.ingestor = Ingestor.from_settings(
+            app.state.store, settings,
+            publisher=app.state.bus if fold_in is None else ServingPublisher(app.state.bus,
+                                                                             fold_in))
         yield
+        if fold_in is not None:
+            fold_in.stop()
         if service is not None:
             service.stop()
         if owns_store:
@@ -63,6 +81,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.state.store = store
     app.state.bus = None
     app.state.realtime = None
+    app.state.fold_in = None
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
     for module in (segment, projects, people, catalog, recommendations, health):

@@ -6,7 +6,7 @@ import contextlib
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,21 +154,29 @@ class ModelCache:
     Keyed by the model's canonical name only: a request names a trained model or is refused
     (see :meth:`ModelStore.resolve`), so no spelling of a name loads a second copy."""
 
-    def __init__(self, models: ModelStore) -> None:
+    def __init__(self, models: ModelStore, *,
+                 on_load: Callable[[Recommender], None] | None = None) -> None:
         self.models = models
         self._models: dict[str, tuple[object, Recommender]] = {}
         self._lock = threading.Lock()
+        # Called with each model loaded (first use, or a retrain's new copy) before it is
+        # returned, outside the cache's lock: a server folds in what came since training.
+        self.on_load = on_load
 
     def get(self, name: str | None = None, default: str | None = None) -> Recommender:
         """The model ``name`` (else ``default``, else the one trained last), loaded once."""
         name = self.models.resolve(name, default)
         stamp = self.models.stamp(name)
+        loaded = None
         with self._lock:
             cached = self._models.get(name)
             if cached is None or cached[0] != stamp:
                 cached = (stamp, self.models.load(name))
                 self._models[name] = cached
-            return cached[1]
+                loaded = cached[1]
+        if loaded is not None and self.on_load is not None:
+            self.on_load(loaded)
+        return cached[1]
 
     def loaded(self) -> list[Recommender]:
         with self._lock:

@@ -80,10 +80,14 @@ async def _ingest(
     keep = [_server_received(ev) for i, ev in enumerate(events) if i not in too_big]
     positions = [i for i in range(len(events)) if i not in too_big]
     models = get_models(request)
+    # A real-time server folds each committed chunk in through its publisher (every
+    # process's models, once each: tailored.realtime.fresh_models); otherwise, here.
+    direct = getattr(request.app.state, "fold_in", None) is None
     report: IngestReport = await run_in_threadpool(
         functools.partial(ingestor.ingest_events, keep, received_at=datetime.now(UTC),
-                          on_committed=lambda done: fold_in(
-                              models.serving(settings.default_model), done)))
+                          on_committed=(lambda done: fold_in(
+                              models.serving(settings.default_model), done)) if direct
+                          else None))
     # Rejections are reported by position in the request, whatever was set aside first.
     rejected = sorted([*too_big.values(), *(
         Rejection(positions[r.index], r.field, r.reason) for r in report.rejected)],
