@@ -200,3 +200,50 @@ def test_a_worker_thread_follows_the_stream(store_url: str, redis_server: RedisS
     assert state is not None and state["cart"] == [["shoe", 1.0]]
     publisher.close()
     consumer_bus.close()
+
+
+def _worker(db: str, redis_url: str) -> subprocess.Popen[str]:
+    import os
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+           "TAILORED_REDIS_URL": redis_url, "TAILORED_REDIS_STREAM": "t6"}
+    return subprocess.Popen([sys.executable, "-m", "tailored", "--db", db, "worker"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(check: object, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_worker_process_with_redis_down_says_so_once_and_catches_up_from_the_store(
+        tmp_path: object) -> None:
+    import signal
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    down = RedisServer(_free_port())  # never started
+    with Store.open(db) as store:
+        Ingestor(store).ingest_events(random_stream(random.Random(8), 30))
+        proc = _worker(db, down.url)
+        try:
+            def counted() -> bool:
+                live, recounted = live_vs_recount(store)
+                return bool(live) and live == recounted
+            _wait_for(counted)
+            Ingestor(store).ingest_events(random_stream(random.Random(9), 20, start=100))
+            _wait_for(counted)
+            live, _ = live_vs_recount(store)
+            assert sum(s["event_count"] for s in live.values()) == 50
+        finally:
+            proc.send_signal(signal.SIGTERM)  # a clean stop
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    unavailable = [line for line in err.splitlines() if "unavailable" in line]
+    assert len(unavailable) == 1, err
+    assert "stopped" in err.splitlines()[-1]

@@ -84,9 +84,10 @@ def _run_forever(ctx: typer.Context, worker_: Any) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    where = "Redis stream" if bus is not None else "the store, every second"
+    where = f"the stream of {bus}" if bus is not None else "the store, every second"
     state.err.print(f"tailored worker: consumers {', '.join(c.name for c in worker_.consumers)}"
-                    f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False)
+                    f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False,
+                    soft_wrap=True)
     try:
         worker_.run(stop, bus, catch_up_seconds=1.0)
     finally:

@@ -70,6 +70,9 @@ class LocalBus:
         self._lock = threading.Lock()
         self.dropped = 0
 
+    def __str__(self) -> str:
+        return "the in-process bus"
+
     def publish(self, change: Change) -> None:
         if not change:
             return

@@ -61,6 +61,9 @@ class RedisBus:
         self._claim_from = "0-0"
         self._last_claim = 0.0
 
+    def __str__(self) -> str:
+        return f"Redis at {_safe(self.url)}"
+
     # -- publishing ------------------------------------------------------------------------
 
     def _down(self, exc: BaseException) -> None:

@@ -285,13 +285,13 @@ class Worker:
             try:
                 deliveries = bus.read(timeout=0.5)
                 if bus_down:
-                    log.warning("real-time bus is back; catching up from the store")
+                    log.warning("%s is back; catching up from the store", bus)
                     bus_down = False
                     last_catch_up = 0.0
             except Exception as exc:
                 if not bus_down:
-                    log.error("real-time bus unavailable (%s); catching up from the store "
-                              "until it is back", _one_line(exc))
+                    log.error("%s unavailable (%s); catching up from the store until it "
+                              "is back", bus, _one_line(exc))
                     bus_down = True
                 stop.wait(1.0)
                 continue
