@@ -202,13 +202,13 @@ def test_a_worker_thread_follows_the_stream(store_url: str, redis_server: RedisS
     consumer_bus.close()
 
 
-def _worker(db: str, redis_url: str) -> subprocess.Popen[str]:
+def _worker(db: str, redis_url: str, prefix: str = "t6") -> subprocess.Popen[str]:
     import os
     import sys
     from pathlib import Path
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
-           "TAILORED_REDIS_URL": redis_url, "TAILORED_REDIS_STREAM": "t6"}
+           "TAILORED_REDIS_URL": redis_url, "TAILORED_REDIS_STREAM": prefix}
     return subprocess.Popen([sys.executable, "-m", "tailored", "--db", db, "worker"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -247,3 +247,74 @@ def test_worker_process_with_redis_down_says_so_once_and_catches_up_from_the_sto
     unavailable = [line for line in err.splitlines() if "unavailable" in line]
     assert len(unavailable) == 1, err
     assert "stopped" in err.splitlines()[-1]
+
+
+def test_two_servers_and_a_worker_share_one_stream(serve: object,
+                                                   redis_server: RedisServer) -> None:
+    """Two `tailored serve` and one `tailored worker` over one Redis: whichever server takes
+    an event, the live counters end equal to a recount, and nothing is left pending."""
+    import httpx
+
+    env = {"TAILORED_REDIS_URL": redis_server.url, "TAILORED_REDIS_STREAM": "t7"}
+    one = serve(env=env)  # type: ignore[operator]
+    two = serve(env=env)  # type: ignore[operator]
+    proc = _worker(one.db, redis_server.url, "t7")
+    try:
+        with Store.open(one.db) as store:
+            key = store.create_key("ingest")
+            rng = random.Random(12)
+            for i in range(6):
+                batch = random_stream(rng, 25, start=i * 25)
+                url = (one if i % 2 else two).url
+                r = httpx.post(f"{url}/v1/batch", auth=(key, ""), json={"batch": batch})
+                assert r.status_code == 200, r.text
+
+            def settled() -> bool:
+                live, recounted = live_vs_recount(store)
+                return live == recounted and sum(
+                    s["event_count"] for s in live.values()) == 150
+            _wait_for(settled)
+            bus = RedisBus(redis_server.url, prefix="t7", consumer="check")
+            _wait_for(lambda: bus.pending() == 0)
+            bus.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def test_changes_that_never_reached_the_stream_are_relayed_from_the_store(
+        store_url: str, redis_server: RedisServer) -> None:
+    from tailored.realtime.embedded import worker_for
+    from tailored.realtime.relay import StreamRelay
+
+    reader = RedisBus(redis_server.url, prefix="t8", consumer="w")
+    watcher = RedisBus(redis_server.url, prefix="t8", consumer="x")
+    watcher._broadcast_from = "0-0"
+    with Store.open(store_url) as store:
+        Ingestor(store).ingest_events(random_stream(random.Random(1), 10))  # before: not ours
+        worker = worker_for(store, reader)
+        relay = worker.consumers[-1]
+        assert isinstance(relay, StreamRelay)
+        relay.grace_seconds = 0.0
+        worker.catch_up()
+        assert reader.client.xlen(reader.broadcasts) == 0  # history is not replayed
+        # Published as it happened: the relay only moves.
+        Ingestor(store, publisher=RedisBus(redis_server.url, prefix="t8")).ingest_events(
+            random_stream(random.Random(2), 10, start=100))
+        _drain(reader, worker)
+        worker.catch_up()
+        on_stream = reader.client.xlen(reader.broadcasts)
+        assert on_stream == 1
+        # Never published (Redis was away for its publisher): relayed from the store.
+        missed = random_stream(random.Random(3), 10, start=200)
+        Ingestor(store).ingest_events(missed)
+        worker.catch_up()
+        got = watcher.read_broadcasts(timeout=0.2)
+        relayed = {m for b in got if b.topic == "change" for m, _ in b.body["events"]}
+        assert {e["messageId"] for e in missed} <= relayed
+        assert worker.counts["relayed"] == 10
+        _drain(reader, worker)  # the relayed entries are handled again: counted once
+        live, recounted = live_vs_recount(store)
+    assert live == recounted
+    reader.close()
+    watcher.close()

@@ -52,13 +52,15 @@ def worker(
     """Run the real-time consumers."""
     if ctx.invoked_subcommand is not None:
         return
-    from tailored.realtime.worker import Worker
+    from tailored.realtime.embedded import open_bus, worker_for
 
     at = _as_of(as_of)
     state = state_of(ctx)
     store = state.writable_store
-    worker_ = Worker(store, clock=(lambda: at) if at is not None else None,
-                     batch_size=batch_size)
+    clock = (lambda: at) if at is not None else None
+    # Until stopped: the Redis stream when there is one; --once reads the store alone.
+    bus = open_bus(state.settings) if state.settings.redis_url and not once else None
+    worker_ = worker_for(store, bus, clock=clock, batch_size=batch_size)
     if once:
         report = worker_.run_once()
         emit(ctx, as_json, report, lambda c: c.print(
@@ -67,16 +69,13 @@ def worker(
             f"{report['segments_exited']:,} exited; {report['due_checked']:,} due checks "
             f"({report['seconds']:.2f} s)"))
         return
-    _run_forever(ctx, worker_)
+    _run_forever(ctx, worker_, bus)
 
 
-def _run_forever(ctx: typer.Context, worker_: Any) -> None:
-    from tailored.realtime.embedded import open_bus
-
+def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
     state = state_of(ctx)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
-    bus = open_bus(state.settings) if state.settings.redis_url else None
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:

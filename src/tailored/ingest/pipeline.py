@@ -155,6 +155,13 @@ class Ingestor:
     @classmethod
     def from_settings(cls, store: Store, settings: Settings, *,
                       publisher: Publisher | None = None) -> Ingestor:
+        """An ingestor as the settings say. Without a ``publisher``, one with
+        ``redis_url`` set publishes on the Redis stream (CLI, imports, Python API alike);
+        without Redis nothing is published and consumers catch up from the store."""
+        if publisher is None and settings.redis_url:
+            from tailored.realtime.redis_bus import RedisBus
+
+            publisher = RedisBus(settings.redis_url, prefix=settings.redis_stream)
         return cls(store, chunk_size=settings.ingest_chunk_size,
                    max_future=timedelta(seconds=settings.max_future_seconds),
                    publisher=publisher)

@@ -58,6 +58,8 @@ class Context:
     #: An ingestor for events a consumer records (Segment Entered): the worker's, which
     #: publishes on its bus when it has one, so those events are handled at once too.
     ingestor: Ingestor | None = None
+    #: Whether the batch came through a bus (else it was read from the store's log).
+    from_bus: bool = False
 
 
 class Consumer(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tailored.realtime.bus import Bus, LocalBus
 from tailored.realtime.worker import Worker
@@ -19,9 +19,22 @@ if TYPE_CHECKING:
     from tailored.config import Settings
     from tailored.store import Store
 
-__all__ = ["RealtimeService", "open_bus"]
+__all__ = ["RealtimeService", "open_bus", "worker_for"]
 
 log = logging.getLogger("tailored.realtime")
+
+
+def worker_for(store: Store, bus: Bus | None, **options: Any) -> Worker:
+    """A worker with every registered consumer, and the stream relay when the bus is
+    Redis (see :mod:`tailored.realtime.relay`)."""
+    worker = Worker(store, publisher=bus, **options)
+    from tailored.realtime.redis_bus import RedisBus
+
+    if isinstance(bus, RedisBus):
+        from tailored.realtime.relay import StreamRelay
+
+        worker.consumers.append(StreamRelay(bus))
+    return worker
 
 
 def open_bus(settings: Settings) -> Bus:
@@ -40,7 +53,7 @@ class RealtimeService:
                  catch_up_seconds: float = 2.0) -> None:
         self.store = store
         self.bus = bus
-        self.worker = worker or Worker(store, publisher=bus)
+        self.worker = worker or worker_for(store, bus)
         self.catch_up_seconds = catch_up_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

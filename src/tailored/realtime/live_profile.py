@@ -42,7 +42,7 @@ _ORDERS = frozenset(ORDER_EVENTS)
 #: The event columns a live profile reads.
 EVENT_COLUMNS = (events.c.id, events.c.message_id, events.c.type, events.c.event,
                  events.c.profile_id, events.c.platform, events.c.timestamp,
-                 events.c.properties, events.c.context)
+                 events.c.properties, events.c.context, events.c.received_at)
 
 
 def _iso(t: datetime) -> str:

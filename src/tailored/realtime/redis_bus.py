@@ -76,12 +76,16 @@ class RedisBus:
                       "from the store when it is back", _safe(self.url), _one_line(exc))
 
     def publish(self, change: Change) -> None:
+        self.publish_now(change)
+
+    def publish_now(self, change: Change) -> bool:
+        """Publish; False when Redis could not take it (logged once an outage)."""
         if not change:
-            return
+            return True
         with self._lock:
             if self._down_until and time.monotonic() < self._down_until:
                 self._missed = True
-                return
+                return False
             missed = self._missed
         try:
             pipe = self.client.pipeline(transaction=False)
@@ -96,12 +100,13 @@ class RedisBus:
             pipe.execute()
         except self._errors as exc:
             self._down(exc)
-            return
+            return False
         with self._lock:
             if self._down_until:
                 log.warning("Redis is back at %s", _safe(self.url))
             self._down_until = 0.0
             self._missed = False
+        return True
 
     def broadcast(self, topic: str, body: dict[str, Any]) -> None:
         try:

@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from tailored.ingest import Ingestor
 from tailored.realtime.changes import Change, Publisher
 from tailored.realtime.consumers import Batch, Consumer, Context, registered
 from tailored.realtime.live_profile import EVENT_COLUMNS
 from tailored.realtime.positions import Position, load_position, save_position
+from tailored.realtime.relay import Later
 from tailored.store.tables import events, merges, realtime_parked, realtime_positions
 
 if TYPE_CHECKING:
@@ -85,8 +87,13 @@ class Worker:
         mids = [m for m, _ in change.events]
         rows = []
         for i in range(0, len(mids), _IN):
-            rows += conn.execute(sa.select(*EVENT_COLUMNS)
-                                 .where(events.c.message_id.in_(mids[i:i + _IN]))).all()
+            batch = mids[i:i + _IN]
+            # PostgreSQL: one array parameter, planned as index look-ups whatever the
+            # table's statistics (a long IN list was once planned as a full scan).
+            where = (events.c.message_id == sa.any_(sa.bindparam(
+                None, batch, type_=postgresql.ARRAY(sa.String)))
+                if conn.dialect.name == "postgresql" else events.c.message_id.in_(batch))
+            rows += conn.execute(sa.select(*EVENT_COLUMNS).where(where)).all()
         rows.sort(key=lambda r: r.id)
         return rows, list(change.merges), change.erased, None, None
 
@@ -106,7 +113,7 @@ class Worker:
                 batch = Batch(fresh, moved, erased)
                 if batch:
                     ctx = Context(self.store, now, conn, touched=self.touched,
-                                  ingestor=self.ingestor,
+                                  ingestor=self.ingestor, from_bus=change is not None,
                                   handled=lambda i: i in ids or pos.handled(i))
                     self._count(consumer.handle(ctx, batch))
                 self._move(conn, pos, ids, top, merge_top)
@@ -121,7 +128,8 @@ class Worker:
             # Idempotent consumers work outside the position's transaction: a crash between
             # the two repeats the batch, never skips it.
             self._count(consumer.handle(Context(self.store, now, touched=self.touched,
-                                                        ingestor=self.ingestor), batch))
+                                                        ingestor=self.ingestor,
+                                                        from_bus=change is not None), batch))
         with self.store.transaction() as conn:
             self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, top,
                        merge_top)
@@ -132,6 +140,15 @@ class Worker:
         worker never takes the store's write lock)."""
         with self.store.reading() as conn:
             pos = load_position(conn, consumer.name)
+        if not pos.stored and getattr(consumer, "start_at_end", False):
+            # A consumer for what happens from now on (the stream relay) starts at the end.
+            with self.store.transaction() as conn:
+                pos = load_position(conn, consumer.name)
+                if not pos.stored:
+                    pos.event_pos = int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
+                    pos.merge_pos = int(conn.scalar(sa.select(sa.func.max(merges.c.id))) or 0)
+                    save_position(conn, pos)
+        with self.store.reading() as conn:
             return conn.scalar(sa.select(sa.literal(1)).where(sa.or_(
                 sa.exists().where(events.c.id > pos.event_pos),
                 sa.exists().where(merges.c.id > pos.merge_pos)))) is not None
@@ -160,6 +177,8 @@ class Worker:
         for attempt in range(self.retries):
             try:
                 return self._attempt(consumer, change, step)
+            except Later:
+                return 0, False  # nothing failed: its position waits for the next catch-up
             except Exception as exc:  # a consumer's failure must not stop the stream
                 error = exc
                 log.warning("consumer %s failed (try %d of %d): %s", consumer.name,
