@@ -68,6 +68,7 @@ from _events import MERGE_RATES, generate_events, stream_stats  # noqa: E402
 from tailored.config import Settings  # noqa: E402
 from tailored.ingest import Ingestor  # noqa: E402
 from tailored.realtime.bus import LocalBus  # noqa: E402
+from tailored.realtime.redis_bus import RedisBus  # noqa: E402
 from tailored.store import Store  # noqa: E402
 from tailored.store.tables import events as events_table  # noqa: E402
 from tailored.store.tables import metadata as store_metadata  # noqa: E402
@@ -149,7 +150,12 @@ def _ours(store: Store, events: list[dict[str, Any]], chunk_size: int,
           publish: bool = False) -> tuple[Any, float, float]:
     # --publish: each committed chunk is published on an in-process bus, as `tailored
     # serve` does (the real-time stage on); its consumers are not part of ingestion.
-    publisher = LocalBus(maxsize=10_000_000) if publish else None
+    publisher: Any = None
+    if publish:
+        # TAILORED_BENCH_REDIS_URL: publish on that Redis stream instead (a private server).
+        redis_url = os.environ.get("TAILORED_BENCH_REDIS_URL")
+        publisher = (RedisBus(redis_url, prefix="bench") if redis_url
+                     else LocalBus(maxsize=10_000_000))
     gc.collect()
     cpu0, t0 = time.process_time(), time.perf_counter()
     report = Ingestor(store, chunk_size=chunk_size, publisher=publisher).ingest_events(events)
@@ -372,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="server to create the scratch database on (%(default)s)")
     p.add_argument("--publish", action="store_true",
                    help="publish each committed chunk on an in-process real-time bus, as "
-                   "`tailored serve` does (compare with and without for the stage's cost)")
+                   "`tailored serve` does (compare with and without for the stage's cost); "
+                   "on a Redis stream when TAILORED_BENCH_REDIS_URL is set")
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     p.add_argument("--out", default=str(HERE / "results" / "ingest.jsonl"),
                    help="append the result as a JSON line here ('' for nowhere)")
