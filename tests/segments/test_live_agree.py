@@ -1,10 +1,11 @@
-"""Batch and live agree: on random event streams (late events included) with time-window
-rules, the members that live updates keep (a refresh after every event, due checks as the
-clock moves) are at every checkpoint the members that the compiled query computes for
-everyone at that moment; and ``segment compute`` then finds nothing to change."""
+"""Batch and live agree: on random event streams (late events and merges included) with
+time-window rules, the members that live updates keep (a refresh after every event, due
+checks as the clock moves) are at every checkpoint the members that the compiled query
+computes for everyone at that moment; and ``segment compute`` then finds nothing to change."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tailored.analytics import opened
+from tailored.errors import NotFound
 from tailored.ingest import Ingestor
 from tailored.segments import current_members, define_segment, evaluation_query, parse_rule
 from tailored.segments.compute import compute_rules
@@ -26,6 +28,8 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 # reads half a minute past, so no check lands exactly on a boundary.
 HALF = timedelta(seconds=30)
 USERS = ("u0", "u1", "u2")
+# Visitors not yet identified; an alias joins one to a user (a merge moving their history).
+VISITORS = ("a0", "a1")
 EVENTS = ("Order Completed", "Product Viewed", "Product Added")
 PLATFORMS = ("web", "ios")
 
@@ -50,19 +54,34 @@ rules = st.recursive(leaf, lambda inner: st.one_of(
 
 # One step of the stream: the clock moves on (minutes), then one event arrives (perhaps
 # late: stamped earlier than the clock) or nothing, and perhaps a checkpoint compares.
+tracks = st.tuples(st.sampled_from(USERS + VISITORS), st.sampled_from(EVENTS),
+                   st.sampled_from(PLATFORMS), st.one_of(st.just(0), st.integers(0, 3 * 1440)))
+aliases = st.tuples(st.just("alias"), st.sampled_from(USERS), st.sampled_from(VISITORS))
 steps = st.lists(st.tuples(
     st.integers(0, 4 * 1440),                              # minutes the clock moves
-    st.one_of(st.none(), st.tuples(st.sampled_from(USERS), st.sampled_from(EVENTS),
-                                   st.sampled_from(PLATFORMS),
-                                   st.one_of(st.just(0), st.integers(0, 3 * 1440)))),
+    st.one_of(st.none(), tracks, tracks, aliases),
     st.booleans()), min_size=1, max_size=14)
 
 
-def _event(n: int, user: str, name: str, platform: str, when: datetime) -> dict[str, Any]:
+def _event(n: int, step: tuple[Any, ...], clock: datetime) -> dict[str, Any]:
+    if step[0] == "alias":
+        return {"type": "alias", "userId": step[1], "previousId": step[2],
+                "timestamp": clock.isoformat(), "messageId": f"m{n}"}
+    who, name, platform, late = step
     props: dict[str, Any] = ({"order_id": f"o{n}", "revenue": 10} if name == "Order Completed"
                              else {"product_id": "sku"})
-    return {"type": "track", "event": name, "userId": user, "timestamp": when.isoformat(),
-            "messageId": f"m{n}", "properties": props, "context": {"platform": platform}}
+    return {"type": "track", "event": name, "userId" if who in USERS else "anonymousId": who,
+            "timestamp": (clock - timedelta(minutes=late)).isoformat(), "messageId": f"m{n}",
+            "properties": props, "context": {"platform": platform}}
+
+
+def _people(store: Store, names: tuple[str, ...]) -> set[str]:
+    """The profiles these ids name now (those that exist)."""
+    out = set()
+    for name in names:
+        with contextlib.suppress(NotFound):
+            out.add(store.find_profile(name))
+    return out
 
 
 def _batch(store: Store, named: dict[str, Any], folder: Path, at: datetime
@@ -95,12 +114,12 @@ def run_stream(store: Store, folder: Path, docs: list[Any], stream: list[Any]) -
         now = clock + HALF
         refresh_people(store, due_people(store, now=now), now=now)
         if event is not None:
-            user, name, platform, late = event
-            report = ingestor.ingest_events(
-                [_event(n, user, name, platform, clock - timedelta(minutes=late))],
-                received_at=now)
+            # The worker refreshes every profile a change touched: before and after a merge.
+            involved = tuple(x for x in event if x in USERS + VISITORS)
+            before = _people(store, involved)
+            report = ingestor.ingest_events([_event(n, event, clock)], received_at=now)
             assert not report.rejected, report.rejected
-            refresh_people(store, [store.find_profile(user)], now=now)
+            refresh_people(store, before | _people(store, involved), now=now)
         if checkpoint:
             _check(store, named, folder, now, docs)
             checked += 1
