@@ -188,3 +188,24 @@ def test_segment_check_on_a_live_segment_records_through_the_live_path(store: St
                                                                            "entered")
     assert [e for e, _, _ in segment_events(store, ann)] == ["Segment Entered"]
     assert check_person(store, "lapsed", "ann", as_of=later)["change"] is None
+
+
+def test_redefining_a_live_segment_checks_the_new_rule_and_reevaluates(store: Store) -> None:
+    from tailored.segments import get_segment
+
+    live_store(store, "buyers", {"event": "Order Completed"}, T0)
+    (ann,) = ingest(store, order("ann", T0, 1), now=T0)
+    refresh_people(store, [ann], now=T0)
+    assert due_people(store, now=T0 + timedelta(days=3650)) == []
+    with pytest.raises(InvalidInput, match="cannot be live"):
+        define_segment(store, "buyers", {"not": {"event": "Segment Exited"}})
+    assert get_segment(store, "buyers")["definition"] == {"event": "Order Completed"}
+    later = T0 + timedelta(days=1)
+    redefined = define_segment(store, "buyers", {"event": "Order Completed",
+                                                 "within_days": 7}, now=later)
+    assert redefined["live"] is True
+    assert due_people(store, now=later) == [ann]
+    assert refresh_people(store, [ann], now=later)["exited"] == 0
+    assert due_people(store, now=T0 + timedelta(days=7, seconds=1)) == [ann]
+    off = define_segment(store, "buyers", {"event": "Order Completed"}, live=False)
+    assert off["live"] is False and due_people(store, now=later) == []

@@ -62,9 +62,7 @@ def define(
     as_json: JsonOpt = False,
 ) -> None:
     """Define (or redefine) a rule segment; `segment compute NAME` fills it."""
-    from tailored.errors import NotFound
-    from tailored.segments.definitions import define_segment, get_segment
-    from tailored.segments.live import set_live
+    from tailored.segments.definitions import define_segment
     from tailored.segments.live_rules import check_live
     from tailored.segments.rules import load_rule_document, parse_rule
 
@@ -72,20 +70,8 @@ def define(
     parsed = parse_rule(doc)  # a bad rule is refused before a new store would be created
     if live:
         check_live(parsed, name)
-    store = state_of(ctx).writable_store
-    if live is None:
-        try:
-            live = get_segment(store, name)["live_since"] is not None or None
-        except NotFound:
-            live = None
-        if live:
-            check_live(parsed, name)  # a live segment's new rule: refused before writing
-    data = define_segment(store, name, doc, description=description)
-    if live is not None:
-        # A redefined live rule is evaluated afresh for everyone (all due now).
-        data["live"] = set_live(store, name, live, now=datetime.now(UTC))["live"]
-    else:
-        data["live"] = False
+    data = define_segment(state_of(ctx).writable_store, name, doc, description=description,
+                          live=live)
     _warn(ctx, data["warnings"])
     how = ("live: `tailored worker` keeps it current" if data["live"] else
            f"compute it with `tailored segment compute {name}`")

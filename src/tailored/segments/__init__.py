@@ -1,4 +1,5 @@
-"""Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history."""
+"""Segments: rules, lifecycle, RFM, clusters and classifiers; membership with history; live
+segments kept current by the real-time worker."""
 
 from tailored.segments.classifiers import SegmentLogistic, SegmentTree
 from tailored.segments.clustering import BehaviourKMeans, ClusterResult, cluster_customers
@@ -8,6 +9,7 @@ from tailored.segments.conditions import Rule
 from tailored.segments.definitions import define_segment, get_segment, list_segments
 from tailored.segments.learning import LearnResult, learn_segment
 from tailored.segments.lifecycle import LIFECYCLE_SEGMENTS, compute_lifecycle, lifecycle_rules
+from tailored.segments.live import due_people, refresh_people, set_live
 from tailored.segments.membership import (
     current_members,
     overlaps,
@@ -41,6 +43,7 @@ __all__ = [
     "compute_segments",
     "current_members",
     "define_segment",
+    "due_people",
     "evaluate",
     "evaluation_query",
     "get_segment",
@@ -55,9 +58,11 @@ __all__ = [
     "person_metrics",
     "profile_segments",
     "record_membership",
+    "refresh_people",
     "rfm_group",
     "rfm_scores",
     "save_clusters",
     "save_rfm",
     "segment_sizes",
+    "set_live",
 ]

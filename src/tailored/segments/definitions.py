@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from tailored.errors import InvalidInput, NotFound
 from tailored.events.names import SEGMENT_EVENTS, EventName
 from tailored.segments.conditions import Rule, TraitRule, event_names, leaves
+from tailored.segments.live_rules import check_live
 from tailored.segments.membership import ensure_segment, require_segment, segment_sizes
 from tailored.segments.rules import check_events, parse_rule, trait_warnings
 from tailored.store import Store
@@ -54,24 +55,43 @@ def _trait_warnings(store: Store, rule: Rule) -> list[str]:
 
 
 def define_segment(store: Store, name: str, doc: Any, *, kind: str = "rule",
-                   description: str | None = None) -> dict[str, Any]:
+                   description: str | None = None, live: bool | None = None,
+                   now: datetime | None = None) -> dict[str, Any]:
     """Check the rule ``doc`` (event names against the store's) and save it under ``name``,
-    replacing an earlier definition (its membership history stays)."""
+    replacing an earlier definition (its membership history stays).
+
+    ``live`` True or False makes the segment live or not (:mod:`.live`); None keeps it as it
+    was. A live rule is checked to be one that can be kept live before anything is written,
+    and everyone is due for a fresh evaluation under it at ``now`` (default: the clock)."""
+    from tailored.segments.live import set_live  # live reads definitions: import at use
+
     rule = parse_rule(doc)
     if event_names(rule):
         present = stored_event_names(store)
-        check_events(rule, present | {e.value for e in EventName} | SEGMENT_EVENTS, seen=present,
-                     place="store")
+        check_events(rule, present | {e.value for e in EventName} | SEGMENT_EVENTS,
+                     seen=present, place="store")
     if kind not in RULE_KINDS:
         raise InvalidInput(f"a rule segment's kind is one of {', '.join(RULE_KINDS)}, got "
                            f"{kind!r}", field="kind")
-    now = datetime.now(UTC)
+    with store.reading() as conn:
+        was_live = conn.scalar(sa.select(segments.c.live_since)
+                               .where(segments.c.name == name)) is not None
+    keep_live = was_live if live is None else live
+    if keep_live:
+        if kind != "rule":
+            raise InvalidInput(f"segment {name!r} cannot be live: it is a {kind} segment; "
+                               "only rule segments can be", field="kind")
+        check_live(rule, name)
+    now = now or datetime.now(UTC)
     with store.transaction() as conn:
         existed = conn.scalar(sa.select(segments.c.name).where(segments.c.name == name))
         ensure_segment(conn, name, kind, now=now, definition=doc, description=description,
                        replace_definition=True)
+    if keep_live or was_live:
+        set_live(store, name, keep_live, now=now)
     return {"segment": name, "kind": kind, "definition": doc, "replaced": existed is not None,
-            "conditions": _count_leaves(rule), "warnings": _trait_warnings(store, rule)}
+            "conditions": _count_leaves(rule), "warnings": _trait_warnings(store, rule),
+            "live": keep_live}
 
 
 def _count_leaves(rule: Rule) -> int:
