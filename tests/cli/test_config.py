@@ -67,13 +67,14 @@ def test_settings_file_in_the_current_folder_is_read(tmp_path: Path) -> None:
     assert rows["models_dir"]["value"] == str(tmp_path.resolve() / "m")
 
 
-def test_tailored_config_names_a_file_read_from_any_folder(tmp_path: Path) -> None:
+def test_tailored_config_names_a_file_read_from_any_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = tmp_path / "etc" / "shop.toml"
     conf.parent.mkdir()
     conf.write_text('database_url = "sqlite:///data/shop.db"\ndefault_model = "ease"\n')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    os.chdir(elsewhere)
+    monkeypatch.chdir(elsewhere)
     data = config_json(env={"TAILORED_CONFIG": str(conf)})
     assert data["settings"]["database_url"]["value"] == (
         f"sqlite:///{conf.parent.resolve() / 'data' / 'shop.db'}")
@@ -153,7 +154,7 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
 
 def test_shell_completion_script_and_completions() -> None:
     script = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="tailored")
-    assert script.exit_code == 0
+    assert script.exit_code == 0, (script.output, script.exception)
     assert "complete -o default -F _tailored_completion tailored" in script.output
     done = CliRunner().invoke(app, [], prog_name="tailored", env={
         "_TAILORED_COMPLETE": "complete_bash", "COMP_WORDS": "tailored con", "COMP_CWORD": "1"})
