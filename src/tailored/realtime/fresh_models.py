@@ -71,8 +71,14 @@ class ModelFoldIn:
         self._pos.advance_to(self._start)
 
     def _top(self) -> int:
-        with self.store.reading() as conn:
-            return int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
+        try:
+            with self.store.reading() as conn:
+                return int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
+        except sa.exc.OperationalError as exc:
+            # A server starts while its store is down (/health then says so): models fold
+            # in from the start of the log once it is back, bounded by backfill_limit.
+            log.warning("store unreachable at start: %s", str(exc.orig).splitlines()[0])
+            return 0
 
     # -- models ----------------------------------------------------------------------------
 
