@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -24,6 +24,9 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from tailored.config_file import ConfigFileSource
+
+if TYPE_CHECKING:
+    from tailored.realtime.webhooks.delivery import DeliveryPolicy
 
 __all__ = ["Settings", "settings_error"]
 
@@ -128,6 +131,30 @@ class Settings(BaseSettings):
         description="Prefix of the Redis keys real time uses (<prefix>:changes, "
         "<prefix>:broadcast): stores sharing one Redis need different prefixes.",
     )
+
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120,
+        description="How long a webhook receiver has to answer a delivery before the try "
+        "counts as failed.",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100,
+        description="Tries of a webhook delivery before it is parked (shown by `tailored "
+        "webhook list`).",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=1.0, gt=0, le=3600,
+        description="Wait before a webhook delivery's second try; doubled after each "
+        "failure, at most 10 minutes.",
+    )
+
+    def webhook_policy(self) -> DeliveryPolicy:
+        """The webhooks' delivery policy these settings give."""
+        from tailored.realtime.webhooks.delivery import DeliveryPolicy
+
+        return DeliveryPolicy(timeout_seconds=self.webhook_timeout_seconds,
+                              max_attempts=self.webhook_max_attempts,
+                              backoff_seconds=self.webhook_backoff_seconds)
 
     @field_validator("redis_url")
     @classmethod

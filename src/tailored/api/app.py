@@ -16,6 +16,7 @@ from tailored.api.openapi import install_openapi
 from tailored.api.routes import catalog, health, people, projects, recommendations, segment
 from tailored.config import Settings
 from tailored.ingest import Ingestor
+from tailored.realtime import webhooks
 from tailored.realtime.fresh_models import ModelFoldIn, ServingPublisher
 from tailored.recommend.model_store import open_models
 from tailored.recommend.training import ModelCache
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
             service = app.state.realtime = RealtimeService(app.state.store, app.state.bus)
             service.start()
             fold_in = _fresh_models(app, settings)
+            # Webhook deliveries go out from a thread of the server as they are queued.
+            webhooks.configure(settings.webhook_policy())
+            webhooks.start_background(app.state.store)
         app.state.ingestor = Ingestor.from_settings(
             app.state.store, settings,
             publisher=app.state.bus if fold_in is None else ServingPublisher(app.state.bus,
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         yield
         if fold_in is not None:
             fold_in.stop()
+            webhooks.stop_background(app.state.store)
         if service is not None:
             service.stop()
         if owns_store:

@@ -23,6 +23,7 @@ from tailored.cli import (
     recommend,
     segment,
     serve,
+    webhook,
     worker,
 )
 from tailored.cli.state import AppState
@@ -73,7 +74,7 @@ def _root(
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict, config, worker):
+               segment, predict, config, worker, webhook):
     module.register(app)
 
 

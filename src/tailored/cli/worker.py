@@ -52,11 +52,13 @@ def worker(
     """Run the real-time consumers."""
     if ctx.invoked_subcommand is not None:
         return
+    from tailored.realtime import webhooks
     from tailored.realtime.embedded import open_bus, worker_for
 
     at = _as_of(as_of)
     state = state_of(ctx)
     store = state.writable_store
+    webhooks.configure(state.settings.webhook_policy())
     clock = (lambda: at) if at is not None else None
     # Until stopped: the Redis stream when there is one; --once reads the store alone.
     bus = open_bus(state.settings) if state.settings.redis_url and not once else None
@@ -87,9 +89,14 @@ def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
     state.err.print(f"tailored worker: consumers {', '.join(c.name for c in worker_.consumers)}"
                     f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False,
                     soft_wrap=True)
+    from tailored.realtime import webhooks
+
+    # Webhook deliveries go out from a thread as soon as they are queued.
+    webhooks.start_background(worker_.store)
     try:
         worker_.run(stop, bus, catch_up_seconds=1.0)
     finally:
+        webhooks.stop_background(worker_.store)
         if bus is not None:
             bus.close()
     state.err.print("tailored worker: stopped", markup=False, highlight=False)

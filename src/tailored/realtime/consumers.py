@@ -140,8 +140,19 @@ def _live_segments() -> Consumer | None:
     return LiveSegmentsConsumer(module) if module is not None else None
 
 
+def _subscriptions() -> Consumer | None:
+    # After the live profile and segments: callbacks see the person's counters current, and
+    # Segment Entered / Exited arrive as the events those consumers record.
+    from tailored.realtime.subscriptions import SubscriptionsConsumer
+    from tailored.realtime.webhooks import install
+
+    install()
+    return SubscriptionsConsumer()
+
+
 register(LiveProfileConsumer)
 register(_live_segments)
+register(_subscriptions)
 
 
 def default_consumers() -> list[Consumer]:

@@ -28,6 +28,7 @@ from tailored.store.tables import (
     realtime_positions,
     segment_due,
     segment_membership,
+    webhook_deliveries,
 )
 from tailored.store.writes import invalidate_graph
 
@@ -36,7 +37,7 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
 
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
-                 "segment_due", "live_profiles", "profiles")
+                 "segment_due", "live_profiles", "webhook_deliveries", "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -90,6 +91,9 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
             segment_membership.c.profile_id.in_(pids)),
         "segment_due": segment_due.delete().where(segment_due.c.profile_id.in_(pids)),
         "live_profiles": live_profiles.delete().where(live_profiles.c.profile_id.in_(pids)),
+        # Queued webhook deliveries carry the person's events: never sent after an erasure.
+        "webhook_deliveries": webhook_deliveries.delete().where(
+            webhook_deliveries.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}

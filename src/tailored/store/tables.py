@@ -25,6 +25,8 @@ __all__ = [
     "segment_membership",
     "segments",
     "trained_models",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 metadata = sa.MetaData(
@@ -285,4 +287,43 @@ live_profiles = sa.Table(
     sa.Column("profile_id", ID, primary_key=True),
     sa.Column("state", JSONDoc, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Outgoing webhooks (tailored.realtime.webhooks): where to POST which events. The signing
+# secret must be readable to sign, so it is kept through the personal-data codec (stored as
+# the codec writes it: in clear with the plain codec, encrypted once the privacy codec is
+# configured), never hashed; it is shown once, by `tailored webhook add`.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event_name", sa.String(256), nullable=False),
+    sa.Column("segment", sa.String(128), nullable=True),
+    sa.Column("secret", sa.Text, nullable=False),
+    # Events up to this id were committed before the webhook existed: never sent to it.
+    sa.Column("after_event_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The webhooks' outbox: one row per (webhook, event), written before any attempt, so a crash
+# never loses a delivery; its id is the X-Tailored-Delivery header, the same on every retry.
+# ``body`` holds ids and the event (never traits). status: pending, delivered or parked.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("webhook_id", "event_id"),
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )
