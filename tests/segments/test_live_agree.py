@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +24,7 @@ from tailored.segments.compute import compute_rules
 from tailored.segments.live import due_people, refresh_people, set_live
 from tailored.store import Store
 from tailored.store.snapshots import export_snapshot
+from tailored.store.tables import metadata
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 # Events sit on whole minutes and windows and thresholds end on whole minutes; the clock
@@ -46,7 +49,9 @@ time_metric = st.builds(lambda m, op, k: {"metric": m, op: k + 0.3},
                         st.sampled_from((">", ">=", "<", "<=")), st.integers(0, 6))
 count_metric = st.builds(lambda op, k: {"metric": "orders", op: k},
                          st.sampled_from((">=", "<")), st.integers(1, 3))
-leaf = st.one_of(event_leaf, event_leaf, platform_leaf, time_metric, time_metric, count_metric)
+trait_leaf = st.builds(lambda v: {"trait": "plan", "=": v}, st.sampled_from(("pro", "free")))
+leaf = st.one_of(event_leaf, event_leaf, platform_leaf, time_metric, time_metric, count_metric,
+                 trait_leaf)
 rules = st.recursive(leaf, lambda inner: st.one_of(
     st.builds(lambda rs: {"all": rs}, st.lists(inner, min_size=1, max_size=3)),
     st.builds(lambda rs: {"any": rs}, st.lists(inner, min_size=1, max_size=3)),
@@ -57,13 +62,18 @@ rules = st.recursive(leaf, lambda inner: st.one_of(
 tracks = st.tuples(st.sampled_from(USERS + VISITORS), st.sampled_from(EVENTS),
                    st.sampled_from(PLATFORMS), st.one_of(st.just(0), st.integers(0, 3 * 1440)))
 aliases = st.tuples(st.just("alias"), st.sampled_from(USERS), st.sampled_from(VISITORS))
+identifies = st.tuples(st.just("identify"), st.sampled_from(USERS),
+                       st.sampled_from(("pro", "free")))
 steps = st.lists(st.tuples(
     st.integers(0, 4 * 1440),                              # minutes the clock moves
-    st.one_of(st.none(), tracks, tracks, aliases),
+    st.one_of(st.none(), tracks, tracks, aliases, identifies),
     st.booleans()), min_size=1, max_size=14)
 
 
 def _event(n: int, step: tuple[Any, ...], clock: datetime) -> dict[str, Any]:
+    if step[0] == "identify":
+        return {"type": "identify", "userId": step[1], "traits": {"plan": step[2]},
+                "timestamp": clock.isoformat(), "messageId": f"m{n}"}
     if step[0] == "alias":
         return {"type": "alias", "userId": step[1], "previousId": step[2],
                 "timestamp": clock.isoformat(), "messageId": f"m{n}"}
@@ -143,3 +153,32 @@ def test_live_and_batch_agree_on_random_streams(docs: list[Any], stream: list[An
             run_stream(store, Path(tmp) / "snap", docs, stream)
         finally:
             store.close()
+
+
+def _empty_postgres(url: str) -> None:
+    """The store's tables emptied, as a fresh store has them (see tests/conftest.py)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+        conn.exec_driver_sql("INSERT INTO counters (name, value) VALUES ('identity_graph', 0)")
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_live_and_batch_agree_on_postgres(postgres_url: str) -> None:
+    """The same on a PostgreSQL store (fewer examples: each empties a database)."""
+    Store.open(postgres_url).close()  # migrated once
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(docs=st.lists(rules, min_size=1, max_size=4), stream=steps)
+    def agree(docs: list[Any], stream: list[Any]) -> None:
+        _empty_postgres(postgres_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store.open(postgres_url)
+            try:
+                run_stream(store, Path(tmp) / "snap", docs, stream)
+            finally:
+                store.close()
+
+    agree()
