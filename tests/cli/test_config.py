@@ -152,7 +152,10 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
     assert done.stdout.strip() == f"tailored {__version__}"
 
 
-def test_shell_completion_script_and_completions() -> None:
+def test_shell_completion_script_and_completions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shell is named, not guessed from the parent processes (a test run from a daemon
+    # has no shell above it, and Typer then says "Shell not supported").
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     script = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="tailored")
     assert script.exit_code == 0, (script.output, script.exception)
     assert "complete -o default -F _tailored_completion tailored" in script.output
