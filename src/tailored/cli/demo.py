@@ -120,7 +120,7 @@ def quickstart(
             for r in recs:
                 console.print(f"  {r['item_id']}  {r['reason']}")
         if "skipped" in sentiment:
-            console.print(f"Chinese sentiment: {sentiment['skipped']}.")
+            console.print(f"Chinese sentiment: {sentiment['skipped']}.", markup=False)
         else:
             console.print(f"Trained the Chinese sentiment model on {sentiment['train']:,} of "
                           f"the demo's labelled reviews in {sentiment['train_seconds']:.1f}s "
