@@ -118,6 +118,13 @@ class Settings(BaseSettings):
             origins.append(origin)
         return origins
 
+    realtime: bool = Field(
+        default=True,
+        description="Run the real-time stage inside `tailored serve`: publish what it "
+        "commits, keep live profiles and segments current in a background thread, fold "
+        "every event into the loaded models, deliver webhooks. Off: the server only "
+        "ingests and answers; a `tailored worker` (or the next server) catches up.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL (redis://HOST:PORT/DB) for real time across processes: "

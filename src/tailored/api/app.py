@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,9 @@ from tailored.api.errors import install_error_handler
 from tailored.api.openapi import install_openapi
 from tailored.api.routes import catalog, health, people, projects, recommendations, segment
 from tailored.config import Settings
+from tailored.errors import NotFound
 from tailored.ingest import Ingestor
+from tailored.long_running import settle_heap
 from tailored.realtime import webhooks
 from tailored.realtime.fresh_models import ModelFoldIn, ServingPublisher
 from tailored.recommend.model_store import open_models
@@ -23,6 +26,8 @@ from tailored.recommend.training import ModelCache
 from tailored.store import Store
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("tailored.api")
 
 
 def _fresh_models(app: FastAPI, settings: Settings) -> ModelFoldIn:
@@ -32,16 +37,24 @@ def _fresh_models(app: FastAPI, settings: Settings) -> ModelFoldIn:
     fold_in = app.state.fold_in = ModelFoldIn(app.state.store, app.state.models,
                                               default_model=settings.default_model)
     fold_in.start(app.state.bus)
+    try:  # the default model loaded now, before the heap settles, not by a first request
+        app.state.models.get(None, settings.default_model)
+    except NotFound:
+        pass  # nothing trained yet
+    except Exception as exc:  # the request that asks for it will say what is wrong
+        log.warning("the default model was not loaded at start: %s", exc)
     return fold_in
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None,
-               realtime: bool = True) -> FastAPI:
+               realtime: bool | None = None) -> FastAPI:
     """Build the app; it opens its own store from ``settings`` unless one is given.
 
-    With ``realtime`` (the default) the running server publishes what it commits and runs
-    the real-time consumers in a background thread."""
+    With ``realtime`` (default: the ``realtime`` setting, on) the running server publishes
+    what it commits and runs the real-time consumers in a background thread."""
     settings = settings or Settings()
+    if realtime is None:
+        realtime = settings.realtime
     owns_store = store is None
 
     @asynccontextmanager
@@ -65,6 +78,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
             app.state.store, settings,
             publisher=app.state.bus if fold_in is None else ServingPublisher(app.state.bus,
                                                                              fold_in))
+        settle_heap()
         yield
         if fold_in is not None:
             fold_in.stop()

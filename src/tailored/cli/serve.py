@@ -43,6 +43,10 @@ def serve(
     access_log: Annotated[bool, typer.Option(
         "--access-log/--no-access-log",
         help="Log each request on stderr, with ids, e-mails and keys in paths masked.")] = True,
+    realtime: Annotated[bool | None, typer.Option(
+        "--realtime/--no-realtime",
+        help="Run the real-time stage in the server (live profiles and segments, fresh "
+        "models, webhooks); default: the realtime setting (on).")] = None,
 ) -> None:
     """Serve the HTTP API: POST /v1/track|identify|page|screen|alias|group|batch and more.
 
@@ -57,12 +61,15 @@ def serve(
     state = state_of(ctx)
     # Open (creating a new store) and migrate once, so a bad URL fails here, not per request.
     store = state.writable_store
+    if realtime is not None:
+        state.settings = state.settings.model_copy(update={"realtime": realtime})
     logging = {"log_level": "warning", "log_config": log_config(access_log),
                "access_log": False}
     if workers > 1:
         import os
 
         os.environ["TAILORED_DATABASE_URL"] = state.settings.database_url
+        os.environ["TAILORED_REALTIME"] = "true" if state.settings.realtime else "false"
         config = uvicorn.Config("tailored.api.app:create_app", factory=True, host=host,
                                 port=port, workers=workers, **logging)  # type: ignore[arg-type]
     else:

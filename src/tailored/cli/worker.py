@@ -89,10 +89,12 @@ def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
     state.err.print(f"tailored worker: consumers {', '.join(c.name for c in worker_.consumers)}"
                     f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False,
                     soft_wrap=True)
+    from tailored.long_running import settle_heap
     from tailored.realtime import webhooks
 
     # Webhook deliveries go out from a thread as soon as they are queued.
     webhooks.start_background(worker_.store)
+    settle_heap()
     try:
         worker_.run(stop, bus, catch_up_seconds=1.0)
     finally:

@@ -30,6 +30,7 @@ from tailored.realtime.changes import Change, Publisher
 from tailored.store import Store
 from tailored.store.checkpoints import BackgroundCheckpoints
 from tailored.store.tables import events as events_table
+from tailored.store.tables import merges as merges_table
 from tailored.store.writes import (
     GraphCache,
     apply_graph,
@@ -213,7 +214,8 @@ class Ingestor:
                     if done is not None:
                         self._cache.keep(*done[:2])
                         if self.publisher is not None:
-                            self.publisher.publish(_change(done[0], done[2], done[3]))
+                            self.publisher.publish(_change(done[0], done[2], done[3],
+                                                           done[4]))
                         if on_committed is not None:
                             on_committed(done[2])
                     # The chunk's events must be free before the collection below, or it
@@ -296,7 +298,7 @@ class Ingestor:
 
     def _write(self, conn: sa.Connection, events: list[ValidEvent], items: list[Item],
                edges: list[Edge], report: IngestReport, cache: GraphCache | None
-               ) -> tuple[IdentityGraph, int, list[tuple[str, ValidEvent]], int] | None:
+               ) -> tuple[IdentityGraph, int, list[tuple[str, ValidEvent]], int, int] | None:
         # Items first: an event may name an item its own chunk introduces.
         if items:
             report.items += self.store.upsert_items(items, conn)
@@ -332,6 +334,8 @@ class Ingestor:
         # Writers take turns (the store's write lock), so the chunk's ids are the last ones.
         last_id = int(conn.scalar(sa.select(sa.func.max(events_table.c.id))) or 0) \
             if self.publisher is not None and attributed else 0
+        last_merge = int(conn.scalar(sa.select(sa.func.max(merges_table.c.id))) or 0) \
+            if self.publisher is not None and graph.merges else 0
         if dups:
             count_duplicates(conn, dups, now)
         version = bump_graph_version(conn, version)
@@ -341,14 +345,15 @@ class Ingestor:
             1 for pid, p in graph.profiles.items() if pid not in known and p.merged_into is None)
         report.merges += sum(1 for m in graph.merges if m.kind == "merge")
         report.relinks += sum(1 for m in graph.merges if m.kind == "relink")
-        return graph, version, [(pid, v) for v, pid in attributed], last_id
+        return graph, version, [(pid, v) for v, pid in attributed], last_id, last_merge
 
 
-def _change(graph: IdentityGraph, landed: list[tuple[str, ValidEvent]], last_id: int
-            ) -> Change:
-    """A committed chunk as ids: its events (store ids when known) and its merges."""
-    n = len(landed)
+def _change(graph: IdentityGraph, landed: list[tuple[str, ValidEvent]], last_id: int,
+            last_merge: int) -> Change:
+    """A committed chunk as ids: its events and its merges (store ids when known)."""
+    n, m = len(landed), len(graph.merges)
     return Change(
         events=tuple((v.message_id, pid) for pid, v in landed),
         event_ids=tuple(range(last_id - n + 1, last_id + 1)) if last_id else (),
-        merges=tuple((m.from_profile, m.into_profile) for m in graph.merges))
+        merges=tuple((g.from_profile, g.into_profile) for g in graph.merges),
+        merge_ids=tuple(range(last_merge - m + 1, last_merge + 1)) if last_merge else ())

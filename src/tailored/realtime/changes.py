@@ -33,6 +33,8 @@ class Change:
     event_ids: tuple[int, ...] = ()
     #: ``(from_profile, into_profile)`` of each merge and relink the chunk made.
     merges: tuple[tuple[str, str], ...] = ()
+    #: The merges' store ids (``merges.id``), in the same order; empty when not known.
+    merge_ids: tuple[int, ...] = ()
     #: Profile ids an erasure removed.
     erased: tuple[str, ...] = ()
     #: Set on a change that only asks consumers to catch up from the store (a publisher
@@ -52,8 +54,8 @@ class Change:
 
     def to_json(self) -> bytes:
         return orjson.dumps({"events": self.events, "event_ids": self.event_ids,
-                             "merges": self.merges, "erased": self.erased,
-                             "resync": self.resync})
+                             "merges": self.merges, "merge_ids": self.merge_ids,
+                             "erased": self.erased, "resync": self.resync})
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Change:
@@ -64,6 +66,7 @@ class Change:
                 events=tuple((str(m), str(p)) for m, p in doc.get("events", ())),
                 event_ids=tuple(int(i) for i in doc.get("event_ids", ())),
                 merges=tuple((str(a), str(b)) for a, b in doc.get("merges", ())),
+                merge_ids=tuple(int(i) for i in doc.get("merge_ids", ())),
                 erased=tuple(str(p) for p in doc.get("erased", ())),
                 resync=bool(doc.get("resync", False)))
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
@@ -79,6 +82,8 @@ class Change:
             event_ids=tuple(i for c in changes for i in c.event_ids)
             if all(len(c.event_ids) == len(c.events) for c in changes) else (),
             merges=tuple(m for c in changes for m in c.merges),
+            merge_ids=tuple(i for c in changes for i in c.merge_ids)
+            if all(len(c.merge_ids) == len(c.merges) for c in changes) else (),
             erased=tuple(p for c in changes for p in c.erased),
             resync=any(c.resync for c in changes))
 

@@ -101,8 +101,19 @@ class LiveSegmentsConsumer:
         people = sorted(batch.profile_ids - set(batch.erased))
         if not people:
             return {}
-        counts = self.module.refresh_people(ctx.store, people, now=ctx.now,
-                                            ingestor=ctx.ingestor)
+        # Who did what: people whose new events no live rule watches are left alone (a
+        # person named only by a merge is not in it, so is always evaluated).
+        events_of: dict[str, set[str | None]] = {}
+        always = {p for pair in batch.moved for p in pair}
+        for row in batch.events:
+            if not hasattr(row, "type"):  # a due check: a person, no event
+                always.add(row.profile_id)
+                continue
+            events_of.setdefault(row.profile_id, set()).add(
+                row.event if row.type == "track" else None)
+        counts = self.module.refresh_people(
+            ctx.store, people, now=ctx.now, ingestor=ctx.ingestor,
+            events_of={p: names for p, names in events_of.items() if p not in always})
         return {"segments_entered": int(counts.get("entered", 0)),
                 "segments_exited": int(counts.get("exited", 0))}
 

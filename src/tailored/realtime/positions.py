@@ -23,6 +23,27 @@ from tailored.store.tables import realtime_positions
 __all__ = ["Position", "load_position", "save_position"]
 
 
+def _within(watermark: int, seen: list[list[int]], i: int) -> bool:
+    return i <= watermark or any(a <= i <= b for a, b in seen)
+
+
+def _marked(watermark: int, seen: list[list[int]], ids: Iterable[int]
+            ) -> tuple[int, list[list[int]]]:
+    """The watermark and intervals with ``ids`` added, folded in where they join it."""
+    merged = [list(iv) for iv in seen]
+    merged += [[i, i] for i in ids if i > watermark]
+    merged.sort()
+    out: list[list[int]] = []
+    for a, b in merged:
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    while out and out[0][0] <= watermark + 1:
+        watermark = max(watermark, out.pop(0)[1])
+    return watermark, out
+
+
 @dataclass
 class Position:
     """One consumer's place in the log."""
@@ -34,32 +55,34 @@ class Position:
     merge_pos: int = 0
     events_handled: int = 0
     stored: bool = False
+    #: Merge ids handled above ``merge_pos`` (merges that came through a bus).
+    merge_seen: list[list[int]] = field(default_factory=list)
 
     def handled(self, event_id: int) -> bool:
-        if event_id <= self.event_pos:
-            return True
-        return any(a <= event_id <= b for a, b in self.event_seen)
+        return _within(self.event_pos, self.event_seen, event_id)
+
+    def merge_handled(self, merge_id: int) -> bool:
+        return _within(self.merge_pos, self.merge_seen, merge_id)
 
     def mark(self, ids: Iterable[int]) -> None:
-        """Record ids as handled, folding them into the watermark where they join it."""
-        merged = [list(iv) for iv in self.event_seen]
-        merged += [[i, i] for i in ids if i > self.event_pos]
-        merged.sort()
-        out: list[list[int]] = []
-        for a, b in merged:
-            if out and a <= out[-1][1] + 1:
-                out[-1][1] = max(out[-1][1], b)
-            else:
-                out.append([a, b])
-        while out and out[0][0] <= self.event_pos + 1:
-            self.event_pos = max(self.event_pos, out.pop(0)[1])
-        self.event_seen = out
+        """Record event ids as handled, folding them into the watermark where they join."""
+        self.event_pos, self.event_seen = _marked(self.event_pos, self.event_seen, ids)
+
+    def mark_merges(self, ids: Iterable[int]) -> None:
+        """Record merge ids as handled, as :meth:`mark` does events."""
+        self.merge_pos, self.merge_seen = _marked(self.merge_pos, self.merge_seen, ids)
 
     def advance_to(self, top: int) -> None:
         """Everything up to ``top`` is handled or will never exist (read by a catch-up)."""
         if top > self.event_pos:
             self.event_pos = top
             self.mark(())
+
+    def advance_merges_to(self, top: int) -> None:
+        """:meth:`advance_to` for the merges."""
+        if top > self.merge_pos:
+            self.merge_pos = top
+            self.mark_merges(())
 
 
 def load_position(conn: sa.Connection, consumer: str) -> Position:
@@ -68,12 +91,14 @@ def load_position(conn: sa.Connection, consumer: str) -> Position:
     if row is None:
         return Position(consumer)
     return Position(consumer, int(row.event_pos), [list(iv) for iv in row.event_seen or []],
-                    int(row.merge_pos), int(row.events_handled), stored=True)
+                    int(row.merge_pos), int(row.events_handled), stored=True,
+                    merge_seen=[list(iv) for iv in row.merge_seen or []])
 
 
 def save_position(conn: sa.Connection, position: Position) -> None:
     values = {"event_pos": position.event_pos, "event_seen": position.event_seen,
-              "merge_pos": position.merge_pos, "events_handled": position.events_handled,
+              "merge_pos": position.merge_pos, "merge_seen": position.merge_seen,
+              "events_handled": position.events_handled,
               "updated_at": datetime.now(UTC)}
     if position.stored:
         conn.execute(realtime_positions.update()

@@ -39,7 +39,8 @@ def worker_status(store: Store, names: list[str]) -> dict[str, Any]:
                 "merge_position": pos.merge_pos, "last_merge_id": top_merge,
                 "pending_merges": max(
                     0, int(conn.scalar(sa.select(sa.func.count()).select_from(merges)
-                                       .where(merges.c.id > pos.merge_pos)) or 0)),
+                                       .where(merges.c.id > pos.merge_pos)) or 0)
+                    - sum(b - a + 1 for a, b in pos.merge_seen)),
                 "events_handled": pos.events_handled,
                 "lag_seconds": None if oldest is None else round(
                     (datetime.now(UTC) - oldest).total_seconds(), 3),

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,26 @@ log = logging.getLogger("tailored.realtime")
 REPORT_KEYS = ("events", "profiles_updated", "segments_entered", "segments_exited",
                "due_checked", "seconds")
 _IN = 900  # ids per IN list (SQLite's host-parameter limit)
+
+
+@dataclass(frozen=True)
+class End:
+    """The log's end at one moment: its last event and merge ids."""
+
+    event_id: int
+    merge_id: int
+
+
+@dataclass
+class _Read:
+    """What one attempt read: events, merges to apply, erased ids, and how far it read."""
+
+    rows: list[Any]
+    moved: list[tuple[str, str]]
+    erased: Sequence[str]
+    top: int | None = None  # a catch-up's last event id (the position moves there)
+    merge_top: int | None = None  # ... and last merge id
+    merge_ids: set[int] = field(default_factory=set)  # the bus's merges applied now
 
 
 class _Step:
@@ -74,17 +95,19 @@ class Worker:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _read(self, conn: sa.Connection, pos: Position, change: Change | None
-              ) -> tuple[list[Any], list[tuple[str, str]], Sequence[str], int | None, int | None]:
+    def _read(self, conn: sa.Connection, pos: Position, change: Change | None,
+              upto: End | None = None) -> _Read:
         if change is None:
-            rows = list(conn.execute(sa.select(*EVENT_COLUMNS).where(events.c.id > pos.event_pos)
+            rows = list(conn.execute(sa.select(*EVENT_COLUMNS).where(_after(pos, upto))
                                      .order_by(events.c.id).limit(self.batch_size)).all())
             mrows = conn.execute(
                 sa.select(merges.c.id, merges.c.from_profile, merges.c.into_profile)
-                .where(merges.c.id > pos.merge_pos).order_by(merges.c.id)
+                .where(_merges_after(pos, upto)).order_by(merges.c.id)
                 .limit(self.batch_size)).all()
-            return (rows, [(f, i) for _, f, i in mrows], (), rows[-1].id if rows else None,
-                    mrows[-1].id if mrows else None)
+            # Merges a bus brought are handled already: re-applying them would recount
+            # their people from every event for nothing.
+            return _Read(rows, [(f, i) for m, f, i in mrows if not pos.merge_handled(m)], (),
+                         rows[-1].id if rows else None, mrows[-1].id if mrows else None)
         mids = [m for m, _ in change.events]
         rows = []
         for i in range(0, len(mids), _IN):
@@ -96,35 +119,40 @@ class Worker:
                 if conn.dialect.name == "postgresql" else events.c.message_id.in_(batch))
             rows += conn.execute(sa.select(*EVENT_COLUMNS).where(where)).all()
         rows.sort(key=lambda r: r.id)
-        return rows, list(change.merges), change.erased, None, None
+        if len(change.merge_ids) != len(change.merges):
+            return _Read(rows, list(change.merges), change.erased)
+        fresh = [(pair, m) for pair, m in zip(change.merges, change.merge_ids, strict=True)
+                 if not pos.merge_handled(m)]
+        return _Read(rows, [pair for pair, _ in fresh], change.erased,
+                     merge_ids={m for _, m in fresh})
 
-    def _attempt(self, consumer: Consumer, change: Change | None, step: _Step
-                 ) -> tuple[int, bool]:
+    def _attempt(self, consumer: Consumer, change: Change | None, step: _Step,
+                 upto: End | None = None) -> tuple[int, bool]:
         """One try at the next batch for one consumer; (events handled, anything read)."""
-        if change is None and not self._pending(consumer):
+        if change is None and not self._pending(consumer, upto):
             return 0, False
         now = self.clock()
         if consumer.transactional:
             with self.store.transaction() as conn:
                 pos = load_position(conn, consumer.name)
-                rows, moved, erased, top, merge_top = self._read(conn, pos, change)
-                fresh = [r for r in rows if not pos.handled(r.id)]
+                read = self._read(conn, pos, change, upto)
+                fresh = [r for r in read.rows if not pos.handled(r.id)]
                 step.rows = fresh
                 ids = {r.id for r in fresh}
-                batch = Batch(fresh, moved, erased)
+                batch = Batch(fresh, read.moved, read.erased)
                 if batch:
                     ctx = Context(self.store, now, conn, touched=self.touched,
                                   ingestor=self.ingestor, from_bus=change is not None,
                                   handled=lambda i: i in ids or pos.handled(i))
                     self._count(consumer.handle(ctx, batch))
-                self._move(conn, pos, ids, top, merge_top)
-            return len(fresh), bool(rows) or merge_top is not None
+                self._move(conn, pos, ids, read)
+            return len(fresh), bool(read.rows) or read.merge_top is not None
         with self.store.reading() as conn:
             pos = load_position(conn, consumer.name)
-            rows, moved, erased, top, merge_top = self._read(conn, pos, change)
-        fresh = [r for r in rows if not pos.handled(r.id)]
+            read = self._read(conn, pos, change, upto)
+        fresh = [r for r in read.rows if not pos.handled(r.id)]
         step.rows = fresh
-        batch = Batch(fresh, moved, erased)
+        batch = Batch(fresh, read.moved, read.erased)
         if batch:
             # Idempotent consumers work outside the position's transaction: a crash between
             # the two repeats the batch, never skips it.
@@ -132,11 +160,10 @@ class Worker:
                                                         ingestor=self.ingestor,
                                                         from_bus=change is not None), batch))
         with self.store.transaction() as conn:
-            self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, top,
-                       merge_top)
-        return len(fresh), bool(rows) or merge_top is not None
+            self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, read)
+        return len(fresh), bool(read.rows) or read.merge_top is not None
 
-    def _pending(self, consumer: Consumer) -> bool:
+    def _pending(self, consumer: Consumer, upto: End | None = None) -> bool:
         """Whether the log holds anything past the consumer's position (read only: an idle
         worker never takes the store's write lock)."""
         with self.store.reading() as conn:
@@ -151,33 +178,36 @@ class Worker:
                     save_position(conn, pos)
         with self.store.reading() as conn:
             return conn.scalar(sa.select(sa.literal(1)).where(sa.or_(
-                sa.exists().where(events.c.id > pos.event_pos),
-                sa.exists().where(merges.c.id > pos.merge_pos)))) is not None
+                sa.exists().where(_after(pos, upto)),
+                sa.exists().where(_merges_after(pos, upto))))) is not None
 
     @staticmethod
-    def _move(conn: sa.Connection, pos: Position, ids: set[int], top: int | None,
-              merge_top: int | None) -> None:
-        before = (pos.event_pos, pos.event_seen, pos.merge_pos)
+    def _move(conn: sa.Connection, pos: Position, ids: set[int], read: _Read | None) -> None:
+        before = (pos.event_pos, pos.event_seen, pos.merge_pos, pos.merge_seen)
         pos.events_handled += sum(1 for i in ids if not pos.handled(i))
         pos.mark(ids)
-        if top is not None:
-            pos.advance_to(top)
-        if merge_top is not None:
-            pos.merge_pos = max(pos.merge_pos, merge_top)
-        if not pos.stored or (pos.event_pos, pos.event_seen, pos.merge_pos) != before:
+        if read is not None:
+            pos.mark_merges(read.merge_ids)
+            if read.top is not None:
+                pos.advance_to(read.top)
+            if read.merge_top is not None:
+                pos.advance_merges_to(read.merge_top)
+        if not pos.stored or (pos.event_pos, pos.event_seen, pos.merge_pos,
+                              pos.merge_seen) != before:
             save_position(conn, pos)
 
     def _count(self, counts: dict[str, int]) -> None:
         self.counts.update({k: v for k, v in counts.items()
                             if k not in ("events", "profiles_updated")})
 
-    def _deliver(self, consumer: Consumer, change: Change | None) -> tuple[int, bool]:
+    def _deliver(self, consumer: Consumer, change: Change | None, upto: End | None = None
+                 ) -> tuple[int, bool]:
         """A batch for one consumer, retried with back-off, split and parked if it must be."""
         step = _Step()
         error: Exception | None = None
         for attempt in range(self.retries):
             try:
-                return self._attempt(consumer, change, step)
+                return self._attempt(consumer, change, step, upto)
             except Later:
                 return 0, False  # nothing failed: its position waits for the next catch-up
             except Exception as exc:  # a consumer's failure must not stop the stream
@@ -196,7 +226,7 @@ class Worker:
             if change is not None and change.merges:
                 self._deliver(consumer, Change(merges=change.merges, erased=change.erased))
                 return handled, True
-            n, read = self._deliver(consumer, change)
+            n, read = self._deliver(consumer, change, upto)
             return handled + n, read
         self._park(consumer, step.rows[0] if step.rows else None, change, error)
         return 0, True
@@ -206,15 +236,15 @@ class Worker:
         with self.store.transaction() as conn:
             pos = load_position(conn, consumer.name)
             ids = {row.id} if row is not None else set()
-            merge_top = None
+            past = None
             if row is None and change is None:  # the merges part of a catch-up failed
-                _, _, _, _, merge_top = self._read(conn, pos, None)
+                past = _Read([], [], (), merge_top=self._read(conn, pos, None).merge_top)
             conn.execute(realtime_parked.insert().values(
                 consumer=consumer.name, event_id=None if row is None else row.id,
                 message_id=None if row is None else row.message_id,
                 profile_id=None if row is None else row.profile_id, attempts=self.retries,
                 error=_one_line(error)[:2000], parked_at=datetime.now(UTC)))
-            self._move(conn, pos, ids, None, merge_top)
+            self._move(conn, pos, ids, past)
         log.error("consumer %s parked %s after %d tries: %s", consumer.name,
                   f"event {row.id}" if row is not None else "a merge batch", self.retries,
                   _one_line(error))
@@ -233,13 +263,14 @@ class Worker:
         self.counts["events"] += handled
         return handled
 
-    def catch_up(self) -> int:
-        """Read the store's log until every consumer is at its end; events handled."""
+    def catch_up(self, upto: End | None = None) -> int:
+        """Read the store's log until every consumer is at its end (or at ``upto``); events
+        handled."""
         total = 0
         for consumer in self.consumers:
             n_consumer = 0
             while True:
-                n, read = self._deliver(consumer, None)
+                n, read = self._deliver(consumer, None, upto)
                 n_consumer += n
                 if not read:
                     break
@@ -286,11 +317,18 @@ class Worker:
         """Handle changes until ``stop`` is set."""
         last_catch_up = last_due = 0.0
         bus_down = False
+        settled: End | None = None  # the log's end at the previous catch-up
         while not stop.is_set():
             now = time.monotonic()
             try:
                 if now - last_catch_up >= catch_up_seconds:
-                    self.catch_up()
+                    end = self._log_end()
+                    # With a bus, events younger than the previous catch-up are still on
+                    # their way through it: reading them here too would only race it (and
+                    # hold up the live updates behind a long read). What never comes
+                    # through it (a CLI import) is caught up one period later.
+                    self.catch_up(settled if bus is not None and last_catch_up else None)
+                    settled = end
                     last_catch_up = now
                 if now - last_due >= due_seconds:
                     self._due(self.clock())
@@ -327,11 +365,27 @@ class Worker:
             for d in deliveries:
                 d.ack()
 
+    def _log_end(self) -> End:
+        with self.store.reading() as conn:
+            return End(int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0),
+                       int(conn.scalar(sa.select(sa.func.max(merges.c.id))) or 0))
+
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """Positions, what is left to handle, and parked failures."""
         return worker_status(self.store, [c.name for c in self.consumers])
+
+
+def _after(pos: Position, upto: End | None) -> sa.ColumnElement[bool]:
+    """Events past a position (and at most ``upto``)."""
+    after = events.c.id > pos.event_pos
+    return after if upto is None else sa.and_(after, events.c.id <= upto.event_id)
+
+
+def _merges_after(pos: Position, upto: End | None) -> sa.ColumnElement[bool]:
+    after = merges.c.id > pos.merge_pos
+    return after if upto is None else sa.and_(after, merges.c.id <= upto.merge_id)
 
 
 class _PersonRow:

@@ -19,7 +19,7 @@ so a segment has one history, whichever path noticed a change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from tailored.errors import InvalidInput
-from tailored.segments.conditions import Rule
+from tailored.segments.conditions import EventRule, Rule, leaves
 from tailored.segments.definitions import get_segment
 from tailored.segments.live_people import Person, load_people, resolve_people
 from tailored.segments.live_record import apply_changes, missing_events, save_due
@@ -56,6 +56,22 @@ class LiveSegment:
     name: str
     rule: Rule
     since: datetime
+
+
+def watched_events(rule: Rule, *, now: datetime) -> frozenset[str] | None:
+    """The track events whose arrival can change a person's membership of ``rule``; None
+    when any event can (a trait, platform or metric condition, or a rule that holds for a
+    person with no history: any first event may bring someone in). Time alone is the due
+    checks' part."""
+    empty = PersonView(traits={}, events=[], metrics={})
+    if evaluate(rule, empty, as_of=now, inclusive=True):
+        return None
+    names = set()
+    for _, leaf in leaves(rule):
+        if not isinstance(leaf, EventRule):
+            return None
+        names.add(leaf.event)
+    return frozenset(names)
 
 
 def _aware(now: datetime) -> datetime:
@@ -170,14 +186,19 @@ def _refresh(store: Store, live: dict[str, LiveSegment], ids: Sequence[str], now
 
 
 def refresh_people(store: Store, profile_ids: Iterable[str], *, now: datetime,
-                   ingestor: Ingestor | None = None) -> dict[str, int]:
+                   ingestor: Ingestor | None = None,
+                   events_of: Mapping[str, Collection[str | None]] | None = None
+                   ) -> dict[str, int]:
     """Evaluate every live segment for these people at ``now`` and record each change
     (membership history and a Segment Entered/Exited event); renew their due times.
 
     Merged ids count as the person they joined (a stay held under one is closed: the loser
     exits); an erased id leaves everything. ``ingestor`` sends the events (one with a
-    publisher, in a server); by default a plain one. Returns ``{"entered", "exited",
-    "checked"}`` (people evaluated).
+    publisher, in a server); by default a plain one. ``events_of`` (the track event names,
+    None for other calls, that each person's new events carry) leaves out the people none
+    of whose new events a live rule watches (:func:`watched_events`); a person it does not
+    name (a merge, say) is always evaluated. Returns ``{"entered", "exited", "checked"}``
+    (people evaluated).
     """
     now = _aware(now)
     ids = sorted({str(i) for i in profile_ids})
@@ -188,6 +209,16 @@ def refresh_people(store: Store, profile_ids: Iterable[str], *, now: datetime,
         live = live_segments(conn)
     if not live:
         return totals
+    if events_of is not None:
+        watched: set[str] = set()
+        for s in live.values():
+            names = watched_events(s.rule, now=now)
+            if names is None:
+                break
+            watched |= names
+        else:
+            ids = [i for i in ids if i not in events_of
+                   or any(name in watched for name in events_of[i])]
     for i in range(0, len(ids), _CHUNK):
         for key, n in _refresh(store, live, ids[i:i + _CHUNK], now, ingestor).items():
             totals[key] += n

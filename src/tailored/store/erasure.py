@@ -126,10 +126,13 @@ def clamp_positions(conn: sa.Connection) -> None:
     top_merge = conn.scalar(sa.select(sa.func.max(merges.c.id))) or 0
     for row in conn.execute(sa.select(realtime_positions)).all():
         seen = [[a, min(b, top_event)] for a, b in row.event_seen or [] if a <= top_event]
+        merges_seen = [[a, min(b, top_merge)] for a, b in row.merge_seen or []
+                       if a <= top_merge]
         conn.execute(realtime_positions.update()
                      .where(realtime_positions.c.consumer == row.consumer)
                      .values(event_pos=min(int(row.event_pos), top_event), event_seen=seen,
-                             merge_pos=min(int(row.merge_pos), top_merge)))
+                             merge_pos=min(int(row.merge_pos), top_merge),
+                             merge_seen=merges_seen))
 
 
 # How long an erase waits for readers to let go of the SQLite write-ahead log.

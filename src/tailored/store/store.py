@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -59,6 +60,11 @@ class Store:
     def __init__(self, engine: sa.Engine, *, personal: PersonalData | None = None) -> None:
         self.engine = engine
         self.personal = personal or PersonalData()
+        # SQLite's busy handler sleeps (1, 2, 5, 10 ... 100 ms) between tries for the write
+        # lock, so threads of one process that write (a server's requests, its real-time
+        # thread) queue here first and take turns at once; other processes still wait in
+        # SQLite. PostgreSQL queues writers itself (an advisory lock).
+        self._writer = threading.RLock() if engine.dialect.name == "sqlite" else None
         self.created = False  # whether open() made this store (it did not exist before)
 
     @classmethod
@@ -119,7 +125,7 @@ class Store:
         With ``checkpoints`` (a bulk load), SQLite's log is checkpointed after the commit in
         the background instead of by the commit itself.
         """
-        with self.engine.connect() as conn:
+        with self._writer or nullcontext(), self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.execution_options(sqlite_begin="IMMEDIATE")
             with checkpoints.deferred(conn) if checkpoints else nullcontext(), conn.begin():

@@ -250,8 +250,8 @@ trained_models = sa.Table(
 # each consumer has read it and what it made of it.
 #
 # One row per consumer: every event id up to ``event_pos`` is handled, and those in
-# ``event_seen`` (closed id intervals above it, handled out of order). ``merge_pos`` is the
-# same for the merges table (merges are re-applied idempotently, so a watermark suffices).
+# ``event_seen`` (closed id intervals above it, handled out of order). ``merge_pos`` and
+# ``merge_seen`` are the same for the merges table (null: none above the watermark).
 realtime_positions = sa.Table(
     "realtime_positions",
     metadata,
@@ -261,6 +261,7 @@ realtime_positions = sa.Table(
     sa.Column("merge_pos", sa.BigInteger, nullable=False),
     sa.Column("events_handled", sa.BigInteger, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("merge_seen", JSONDoc, nullable=True),
 )
 
 # Work a consumer gave up on after its retries: the event ids (never personal values) and the
