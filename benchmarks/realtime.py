@@ -84,6 +84,15 @@ TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.8
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
 def _env(extra: dict[str, str]) -> dict[str, str]:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **extra}
     env.pop("TAILORED_DATABASE_URL", None)
@@ -557,6 +566,7 @@ def latency_case(setup: str, db: str, folder: Path, redis_url: str | None, args:
             httpx.get(s.url + f"/v1/recommendations/{shop.customers[0]}",
                       headers=sampler.read_headers, timeout=60)
         pids = [s.proc.pid for s in servers] + [p.proc.pid for p in others]
+        pids += [c for p in list(pids) for c in children(p)]  # a server's own worker
         cpu0 = [cpu_seconds(p) for p in pids]
         load = Load([s.url for s in servers], bodies, args.rate / args.batch)
         started = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         "commits, keep live profiles and segments current in a background thread, fold "
         "every event into the loaded models, deliver webhooks. Off: the server only "
         "ingests and answers; a `tailored worker` (or the next server) catches up.",
+    )
+    realtime_consumers: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where `tailored serve` without Redis runs the real-time consumers: "
+        "`process`, a `tailored worker` of its own beside it (another core: Python runs one "
+        "thread of a process at a time); `thread`, a thread of the server (one process; "
+        "requests and consumers take turns). A store in memory always uses a thread.",
     )
     redis_url: str | None = Field(
         default=None,

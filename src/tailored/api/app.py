@@ -20,6 +20,12 @@ from tailored.errors import NotFound
 from tailored.ingest import Ingestor
 from tailored.long_running import settle_heap
 from tailored.realtime import webhooks
+from tailored.realtime.embedded import (
+    ConsumerProcess,
+    RealtimeService,
+    open_bus,
+    runs_in_process,
+)
 from tailored.realtime.fresh_models import ModelFoldIn, ServingPublisher
 from tailored.recommend.model_store import open_models
 from tailored.recommend.training import ModelCache
@@ -61,19 +67,24 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
             app.state.store = Store.open(settings.database_url)
-        service = fold_in = None
+        service: RealtimeService | ConsumerProcess | None = None
+        fold_in = None
         if realtime:
-            # Real time inside the server: what it commits goes on the bus, and a thread
-            # keeps live profiles and segments current (see tailored.realtime.embedded).
-            from tailored.realtime.embedded import RealtimeService, open_bus
-
-            app.state.bus = open_bus(settings)
-            service = app.state.realtime = RealtimeService(app.state.store, app.state.bus)
+            # Real time beside the server (see tailored.realtime.embedded): live profiles
+            # and segments kept by a worker process of its own that reads the store, or by
+            # a thread over a bus (Redis, or on request); models fold in every event here.
+            if runs_in_process(settings, app.state.store):
+                service = app.state.realtime = ConsumerProcess(app.state.store)
+            else:
+                app.state.bus = open_bus(settings)
+                service = app.state.realtime = RealtimeService(app.state.store,
+                                                               app.state.bus)
+                # Webhook deliveries go out from a thread of the server as they are
+                # queued (the worker process delivers its own).
+                webhooks.configure(settings.webhook_policy())
+                webhooks.start_background(app.state.store)
             service.start()
             fold_in = _fresh_models(app, settings)
-            # Webhook deliveries go out from a thread of the server as they are queued.
-            webhooks.configure(settings.webhook_policy())
-            webhooks.start_background(app.state.store)
         app.state.ingestor = Ingestor.from_settings(
             app.state.store, settings,
             publisher=app.state.bus if fold_in is None else ServingPublisher(app.state.bus,
@@ -82,6 +93,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         yield
         if fold_in is not None:
             fold_in.stop()
+        if isinstance(service, RealtimeService):
             webhooks.stop_background(app.state.store)
         if service is not None:
             service.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -47,6 +48,14 @@ def worker(
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=100_000,
         help="Events a consumer handles in one transaction.")] = 2_000,
+    poll: Annotated[float, typer.Option(
+        "--poll", min=0.001, max=60.0,
+        help="Without Redis: how often (seconds) the store's log is looked at while events "
+        "come; up to 10 times less often while none do.")] = 0.005,
+    parent: Annotated[int | None, typer.Option(
+        "--parent", hidden=True,
+        help="Stop when this process is gone (the `tailored serve` that started it).")
+        ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the real-time consumers."""
@@ -71,10 +80,19 @@ def worker(
             f"{report['segments_exited']:,} exited; {report['due_checked']:,} due checks "
             f"({report['seconds']:.2f} s)"))
         return
-    _run_forever(ctx, worker_, bus)
+    _run_forever(ctx, worker_, bus, poll, parent)
 
 
-def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
+def _watch_parent(pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once ``pid`` is no longer this process's parent (it exited, even by
+    SIGKILL: the worker must not outlive the server that started it)."""
+    while not stop.wait(0.5):
+        if os.getppid() != pid:
+            stop.set()
+
+
+def _run_forever(ctx: typer.Context, worker_: Any, bus: Any, poll: float,
+                 parent: int | None) -> None:
     state = state_of(ctx)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -85,7 +103,10 @@ def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    where = f"the stream of {bus}" if bus is not None else "the store, every second"
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True,
+                         name="tailored-parent-watch").start()
+    where = f"the stream of {bus}" if bus is not None else f"the store, every {poll:g} s"
     state.err.print(f"tailored worker: consumers {', '.join(c.name for c in worker_.consumers)}"
                     f" reading {where} (Ctrl+C to stop)", markup=False, highlight=False,
                     soft_wrap=True)
@@ -96,7 +117,8 @@ def _run_forever(ctx: typer.Context, worker_: Any, bus: Any) -> None:
     webhooks.start_background(worker_.store)
     settle_heap()
     try:
-        worker_.run(stop, bus, catch_up_seconds=1.0)
+        worker_.run(stop, bus, catch_up_seconds=1.0,
+                    poll_seconds=poll if bus is None else None)
     finally:
         webhooks.stop_background(worker_.store)
         if bus is not None:

@@ -1,14 +1,23 @@
-"""Real time inside a process: the bus its settings name, and consumers in a thread.
+"""Real time beside a server: the consumers in a child process, or in a thread over a bus.
 
-``tailored serve`` runs :class:`RealtimeService`: its ingestion publishes on the bus, and a
-background thread runs the worker over it (the embedded default: an in-process bus; with
-``TAILORED_REDIS_URL``, the shared Redis stream, so a separate ``tailored worker`` and other
-servers share the work).
+``tailored serve`` on its own (no Redis) starts :class:`ConsumerProcess`: a ``tailored
+worker`` of its own on the same store, which reads the store's log as it grows. Python runs
+one thread at a time in a process, so consumers in a thread of the server would take turns
+with its requests; in a process of their own they run on another core (at 1,000 events/s
+the consumers cost about as much CPU as ingestion itself: benchmarks/realtime.py). With
+``TAILORED_REDIS_URL``, or ``realtime_consumers = "thread"`` (or a store in memory, which no
+other process can open), it runs :class:`RealtimeService`: its ingestion publishes on the
+bus, and a background thread runs the worker over it (with Redis, the shared stream, so
+separate ``tailored worker`` processes and other servers share the work).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +28,8 @@ if TYPE_CHECKING:
     from tailored.config import Settings
     from tailored.store import Store
 
-__all__ = ["RealtimeService", "open_bus", "worker_for"]
+__all__ = ["ConsumerProcess", "RealtimeService", "open_bus", "runs_in_process",
+           "worker_for"]
 
 log = logging.getLogger("tailored.realtime")
 
@@ -77,3 +87,44 @@ class RealtimeService:
             self._thread.join(timeout)
             self._thread = None
         self.bus.close()
+
+
+def runs_in_process(settings: Settings, store: Store) -> bool:
+    """Whether a server with these settings runs its consumers in a child process."""
+    url = store.engine.url
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    return settings.realtime_consumers == "process" and not settings.redis_url \
+        and not in_memory
+
+
+class ConsumerProcess:
+    """``tailored worker --parent PID`` on the server's store, started and stopped with the
+    server; it stops by itself if the server dies without stopping it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        # The environment (and the settings file it may name) passes on as it is; the
+        # store is the server's, whatever named it (in the environment, not the command
+        # line, where a password would show).
+        env = {**os.environ, "TAILORED_DATABASE_URL":
+               self.store.engine.url.render_as_string(hide_password=False)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tailored", "worker", "--parent", str(os.getpid())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, close_fds=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # a clean stop: the batch in hand is finished first
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(timeout)

@@ -313,8 +313,16 @@ class Worker:
         return report
 
     def run(self, stop: threading.Event, bus: Bus | None = None, *,
-            catch_up_seconds: float = 2.0, due_seconds: float = 10.0) -> None:
-        """Handle changes until ``stop`` is set."""
+            catch_up_seconds: float = 2.0, due_seconds: float = 10.0,
+            poll_seconds: float | None = None) -> None:
+        """Handle changes until ``stop`` is set.
+
+        With no bus and ``poll_seconds``, the store's log is the stream: its end is looked
+        at every ``poll_seconds`` while events come (two index look-ups), and less often,
+        up to 10 times that, while none do; whatever is new is caught up at once."""
+        if bus is None and poll_seconds is not None:
+            self._poll(stop, poll_seconds, due_seconds)
+            return
         last_catch_up = last_due = 0.0
         bus_down = False
         settled: End | None = None  # the log's end at the previous catch-up
@@ -364,6 +372,27 @@ class Worker:
                 continue
             for d in deliveries:
                 d.ack()
+
+    def _poll(self, stop: threading.Event, poll_seconds: float, due_seconds: float) -> None:
+        seen: End | None = None
+        last_due = 0.0
+        wait = poll_seconds
+        while not stop.is_set():
+            try:
+                end = self._log_end()
+                if end != seen:
+                    self.catch_up()
+                    seen = end
+                    wait = poll_seconds
+                else:
+                    wait = min(wait * 2, poll_seconds * 10)
+                if time.monotonic() - last_due >= due_seconds:
+                    self._due(self.clock())
+                    last_due = time.monotonic()
+            except Exception as exc:  # the store away: say so, try again shortly
+                log.error("real-time catch-up failed: %s", _one_line(exc))
+                wait = 1.0
+            stop.wait(wait)
 
     def _log_end(self) -> End:
         with self.store.reading() as conn:
