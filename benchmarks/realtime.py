@@ -541,7 +541,7 @@ def layout(setup: str, db: str, folder: Path, redis_url: str | None, *, realtime
         for n in range(1 if setup == "embedded" else 2):
             servers.append(Server(db, env, folder / f"serve-{n}-{int(realtime)}.log",
                                   realtime=realtime))
-        if setup == "redis":
+        if setup == "redis" and realtime:  # off: no real-time stage anywhere
             others.append(Process(db, ["worker"], env, folder / f"worker-{int(realtime)}.log"))
         for s in servers:
             s.wait_ready()

@@ -130,7 +130,8 @@ class Settings(BaseSettings):
         description="Where `tailored serve` without Redis runs the real-time consumers: "
         "`process`, a `tailored worker` of its own beside it (another core: Python runs one "
         "thread of a process at a time); `thread`, a thread of the server (one process; "
-        "requests and consumers take turns). A store in memory always uses a thread.",
+        "requests and consumers take turns). With Redis, and for a store in memory, a "
+        "thread.",
     )
     redis_url: str | None = Field(
         default=None,

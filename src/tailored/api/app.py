@@ -74,7 +74,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
             # and segments kept by a worker process of its own that reads the store, or by
             # a thread over a bus (Redis, or on request); models fold in every event here.
             if runs_in_process(settings, app.state.store):
-                service = app.state.realtime = ConsumerProcess(app.state.store)
+                service = app.state.realtime = ConsumerProcess(app.state.store, settings)
+                # Redis: what this server commits goes on the stream, and other servers'
+                # changes come to its models from there.
+                app.state.bus = open_bus(settings) if settings.redis_url else None
             else:
                 app.state.bus = open_bus(settings)
                 service = app.state.realtime = RealtimeService(app.state.store,
@@ -96,7 +99,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         if isinstance(service, RealtimeService):
             webhooks.stop_background(app.state.store)
         if service is not None:
-            service.stop()
+            service.stop()  # a RealtimeService closes its bus
+        if isinstance(service, ConsumerProcess) and app.state.bus is not None:
+            app.state.bus.close()
         if owns_store:
             app.state.store.close()
 

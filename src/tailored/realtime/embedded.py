@@ -1,14 +1,14 @@
 """Real time beside a server: the consumers in a child process, or in a thread over a bus.
 
-``tailored serve`` on its own (no Redis) starts :class:`ConsumerProcess`: a ``tailored
-worker`` of its own on the same store, which reads the store's log as it grows. Python runs
-one thread at a time in a process, so consumers in a thread of the server would take turns
-with its requests; in a process of their own they run on another core (at 1,000 events/s
-the consumers cost about as much CPU as ingestion itself: benchmarks/realtime.py). With
-``TAILORED_REDIS_URL``, or ``realtime_consumers = "thread"`` (or a store in memory, which no
-other process can open), it runs :class:`RealtimeService`: its ingestion publishes on the
+``tailored serve`` without Redis starts :class:`ConsumerProcess`: a ``tailored worker`` of
+its own on the same store, which reads the store's log as it grows. Python runs one thread
+of a process at a time, so consumers in a thread of the server would take turns with its
+requests; in a process of their own they run on another core (at 1,000 events/s the
+consumers cost about as much CPU as ingestion itself: benchmarks/realtime.py). With
+``TAILORED_REDIS_URL``, ``realtime_consumers = "thread"`` or a store in memory (which no
+other process can open) it runs :class:`RealtimeService`: its ingestion publishes on the
 bus, and a background thread runs the worker over it (with Redis, the shared stream, so
-separate ``tailored worker`` processes and other servers share the work).
+``tailored worker`` processes and other servers share the work).
 """
 
 from __future__ import annotations
@@ -93,16 +93,26 @@ def runs_in_process(settings: Settings, store: Store) -> bool:
     """Whether a server with these settings runs its consumers in a child process."""
     url = store.engine.url
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    # With Redis the servers take their share of the stream in a thread, as the workers
+    # beside them do in theirs: on the 2-core machine measured, more processes only took
+    # turns at the CPU (benchmarks/realtime.py, docs/realtime.md).
     return settings.realtime_consumers == "process" and not settings.redis_url \
         and not in_memory
+
+
+# The settings a server's worker must share with it, passed on even when they were given to
+# the server in code rather than in its environment or settings file.
+_SHARED = ("redis_url", "redis_stream", "webhook_timeout_seconds", "webhook_max_attempts",
+           "webhook_backoff_seconds")
 
 
 class ConsumerProcess:
     """``tailored worker --parent PID`` on the server's store, started and stopped with the
     server; it stops by itself if the server dies without stopping it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
+        self.settings = settings
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -113,6 +123,10 @@ class ConsumerProcess:
         # line, where a password would show).
         env = {**os.environ, "TAILORED_DATABASE_URL":
                self.store.engine.url.render_as_string(hide_password=False)}
+        for name in _SHARED:
+            value = getattr(self.settings, name)
+            if value is not None:
+                env[f"TAILORED_{name.upper()}"] = str(value)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tailored", "worker", "--parent", str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, close_fds=True)
