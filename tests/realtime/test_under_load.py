@@ -5,6 +5,7 @@ of its own, which must never outlive the server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -155,10 +156,8 @@ def test_people_none_of_whose_new_events_are_watched_are_left_alone(sqlite_store
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return out
 
 
