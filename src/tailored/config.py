@@ -138,8 +138,8 @@ class Settings(BaseSettings):
         description="Redis URL (redis://HOST:PORT/DB) for real time across processes: "
         "committed changes go on a Redis stream that every `tailored serve` and `tailored "
         "worker` shares (consumer groups), with broadcasts every process sees. Unset: each "
-        "`tailored serve` handles its own changes in a background thread, and CLI runs leave "
-        "theirs for the next consumer to catch up on from the store. Needs the redis extra.",
+        "`tailored serve` has a worker process of its own that reads the store's log as it "
+        "grows (CLI runs' events included), as `tailored worker` does. Needs the redis extra.",
     )
     redis_stream: str = Field(
         default="tailored", min_length=1, max_length=100,

@@ -133,7 +133,7 @@ class Worker:
             return 0, False
         now = self.clock()
         if consumer.transactional:
-            with self.store.transaction() as conn:
+            with self.store.transaction(lock=_lock(consumer)) as conn:
                 pos = load_position(conn, consumer.name)
                 read = self._read(conn, pos, change, upto)
                 fresh = [r for r in read.rows if not pos.handled(r.id)]
@@ -159,7 +159,7 @@ class Worker:
             self._count(consumer.handle(Context(self.store, now, touched=self.touched,
                                                         ingestor=self.ingestor,
                                                         from_bus=change is not None), batch))
-        with self.store.transaction() as conn:
+        with self.store.transaction(lock=_lock(consumer)) as conn:
             self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, read)
         return len(fresh), bool(read.rows) or read.merge_top is not None
 
@@ -170,7 +170,7 @@ class Worker:
             pos = load_position(conn, consumer.name)
         if not pos.stored and getattr(consumer, "start_at_end", False):
             # A consumer for what happens from now on (the stream relay) starts at the end.
-            with self.store.transaction() as conn:
+            with self.store.transaction(lock=_lock(consumer)) as conn:
                 pos = load_position(conn, consumer.name)
                 if not pos.stored:
                     pos.event_pos = int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
@@ -233,7 +233,7 @@ class Worker:
 
     def _park(self, consumer: Consumer, row: Any | None, change: Change | None,
               error: Exception) -> None:
-        with self.store.transaction() as conn:
+        with self.store.transaction(lock=_lock(consumer)) as conn:
             pos = load_position(conn, consumer.name)
             ids = {row.id} if row is not None else set()
             past = None
@@ -404,6 +404,13 @@ class Worker:
     def status(self) -> dict[str, Any]:
         """Positions, what is left to handle, and parked failures."""
         return worker_status(self.store, [c.name for c in self.consumers])
+
+
+def _lock(consumer: Consumer) -> str:
+    """A consumer's transactions write its own tables and position, never events or
+    merges: they take turns with that consumer's other runs (other processes), not with
+    ingestion."""
+    return f"realtime:{consumer.name}"
 
 
 def _after(pos: Position, upto: End | None) -> sa.ColumnElement[bool]:

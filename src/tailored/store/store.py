@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -116,21 +117,28 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self, *, checkpoints: BackgroundCheckpoints | None = None
-                    ) -> Iterator[sa.Connection]:
+    def transaction(self, *, checkpoints: BackgroundCheckpoints | None = None,
+                    lock: str | None = None) -> Iterator[sa.Connection]:
         """A write transaction that holds the write lock from its first statement.
 
         Identity resolution reads then writes; holding the lock up front makes concurrent
-        writers (a CLI import beside a running server) take turns instead of racing.
-        With ``checkpoints`` (a bulk load), SQLite's log is checkpointed after the commit in
-        the background instead of by the commit itself.
+        writers (a CLI import beside a running server) take turns instead of racing, and
+        makes events and merges commit in id order. With ``checkpoints`` (a bulk load),
+        SQLite's log is checkpointed after the commit in the background instead of by the
+        commit itself. ``lock`` names a narrower lock for writers that touch neither events
+        nor merges (a real-time consumer's own tables): on PostgreSQL they take turns only
+        with the writers of the same name, not with ingestion (SQLite has one write lock).
         """
         with self._writer or nullcontext(), self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.execution_options(sqlite_begin="IMMEDIATE")
             with checkpoints.deferred(conn) if checkpoints else nullcontext(), conn.begin():
                 if conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74202)")
+                    if lock is None:
+                        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74202)")
+                    else:  # the two-key space, apart from the one-key lock above
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(74202, :key)"),
+                                     {"key": zlib.crc32(lock.encode()) & 0x7FFFFFFF})
                 yield conn
 
     @contextmanager
