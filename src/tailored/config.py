@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -147,6 +147,18 @@ class Settings(BaseSettings):
         "<prefix>:broadcast): stores sharing one Redis need different prefixes.",
     )
 
+    public_url: str | None = Field(
+        default=None,
+        description="Where people reach `tailored serve` from outside (https://t.shop.example): "
+        "the links in messages (unsubscribe, opens, clicks) point there. Unset: "
+        "http://127.0.0.1:8000, fit for previews only.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the unsubscribe and tracking links in messages. Unset: one is "
+        "generated the first time it is needed and kept in the store; never printed.",
+    )
+
     webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, le=120,
         description="How long a webhook receiver has to answer a delivery before the try "
@@ -170,6 +182,19 @@ class Settings(BaseSettings):
         return DeliveryPolicy(timeout_seconds=self.webhook_timeout_seconds,
                               max_attempts=self.webhook_max_attempts,
                               backoff_seconds=self.webhook_backoff_seconds)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+                or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL: give http(s)://host[:port][/path],"
+                             " e.g. https://t.shop.example")
+        return url
 
     @field_validator("redis_url")
     @classmethod

@@ -23,6 +23,7 @@ from tailored.cli import (
     recommend,
     segment,
     serve,
+    template,
     webhook,
     worker,
 )
@@ -74,7 +75,7 @@ def _root(
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict, config, worker, webhook):
+               segment, predict, config, worker, webhook, template):
     module.register(app)
 
 

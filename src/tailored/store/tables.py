@@ -17,6 +17,7 @@ __all__ = [
     "items",
     "live_profiles",
     "merges",
+    "message_templates",
     "metadata",
     "profiles",
     "realtime_parked",
@@ -24,6 +25,7 @@ __all__ = [
     "segment_due",
     "segment_membership",
     "segments",
+    "store_secrets",
     "trained_models",
     "webhook_deliveries",
     "webhooks",
@@ -327,4 +329,26 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("webhook_id", "event_id"),
     sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# Campaigns (tailored.campaigns). A message template's parts, checked when saved.
+message_templates = sa.Table(
+    "message_templates",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Secrets the store keeps for itself, made the first time they are needed (the key that
+# signs unsubscribe and tracking links when TAILORED_SECRET_KEY is not set).
+store_secrets = sa.Table(
+    "store_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
