@@ -14,7 +14,15 @@ from tailored.api.access_log import AccessLog
 from tailored.api.docs import install_docs
 from tailored.api.errors import install_error_handler
 from tailored.api.openapi import install_openapi
-from tailored.api.routes import catalog, health, people, projects, recommendations, segment
+from tailored.api.routes import (
+    catalog,
+    health,
+    people,
+    projects,
+    recommendations,
+    segment,
+    unsubscribe,
+)
 from tailored.config import Settings
 from tailored.errors import NotFound
 from tailored.ingest import Ingestor
@@ -120,7 +128,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.state.fold_in = None
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
-    for module in (segment, projects, people, catalog, recommendations, health):
+    for module in (segment, projects, people, catalog, recommendations, health,
+                   unsubscribe):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)

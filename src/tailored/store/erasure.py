@@ -28,6 +28,7 @@ from tailored.store.tables import (
     realtime_positions,
     segment_due,
     segment_membership,
+    suppressions,
     webhook_deliveries,
 )
 from tailored.store.writes import invalidate_graph
@@ -37,7 +38,8 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
 
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
-                 "segment_due", "live_profiles", "webhook_deliveries", "profiles")
+                 "segment_due", "live_profiles", "webhook_deliveries", "suppressions",
+                 "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -94,6 +96,7 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
         # Queued webhook deliveries carry the person's events: never sent after an erasure.
         "webhook_deliveries": webhook_deliveries.delete().where(
             webhook_deliveries.c.profile_id.in_(pids)),
+        "suppressions": suppressions.delete().where(suppressions.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}

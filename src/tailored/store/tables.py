@@ -26,6 +26,7 @@ __all__ = [
     "segment_membership",
     "segments",
     "store_secrets",
+    "suppressions",
     "trained_models",
     "webhook_deliveries",
     "webhooks",
@@ -350,5 +351,17 @@ store_secrets = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The global suppression list: nobody here gets a message on that channel ("all": on any),
+# whatever campaign asks. Written by an unsubscribe (and, later, a hard bounce).
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("profile_id", ID, primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("campaign", sa.String(128), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""campaigns: message templates, and the store's own secrets
+"""campaigns: message templates, the store's own secrets, the suppression list
 
 Revision ID: 0009
 Revises: 0008
@@ -36,8 +36,18 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_store_secrets")),
     )
+    op.create_table(
+        "suppressions",
+        sa.Column("profile_id", sa.String(length=36), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("campaign", sa.String(length=128), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("profile_id", "channel", name=op.f("pk_suppressions")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("suppressions")
     op.drop_table("store_secrets")
     op.drop_table("message_templates")
