@@ -147,6 +147,11 @@ class Settings(BaseSettings):
         "<prefix>:broadcast): stores sharing one Redis need different prefixes.",
     )
 
+    consent_default: Literal["opt-in", "opt-out"] = Field(
+        default="opt-in",
+        description="What no recorded consent means for a channel: `opt-in`, no message; "
+        "`opt-out`, a message unless consent was revoked.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Where people reach `tailored serve` from outside (https://t.shop.example): "

@@ -15,7 +15,7 @@ from tailored.store.personal import PersonalCodec
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 _counter = iter(range(1_000_000))
 TABLES = {"events", "identities", "merges", "edges", "segment_membership", "segment_due",
-          "live_profiles", "webhook_deliveries", "suppressions",
+          "live_profiles", "webhook_deliveries", "suppressions", "consents",
           "profiles"}
 
 

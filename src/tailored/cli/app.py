@@ -12,6 +12,7 @@ from tailored import __version__
 from tailored.cli import (
     analyze,
     config,
+    consent,
     demo,
     evaluate,
     events,
@@ -75,7 +76,7 @@ def _root(
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict, config, worker, webhook, template):
+               segment, predict, config, worker, webhook, template, consent):
     module.register(app)
 
 

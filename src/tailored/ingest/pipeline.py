@@ -29,6 +29,7 @@ from tailored.ingest.sources.records import SourceError, SourceRecord, SourceSki
 from tailored.realtime.changes import Change, Publisher
 from tailored.store import Store
 from tailored.store.checkpoints import BackgroundCheckpoints
+from tailored.store.consents import record_event_consents
 from tailored.store.tables import events as events_table
 from tailored.store.tables import merges as merges_table
 from tailored.store.writes import (
@@ -331,6 +332,10 @@ class Ingestor:
         attributed = [(v, graph.canonical(p))
                       for v, p in zip(fresh, graph.attributed, strict=True)]
         insert_events(conn, attributed, personal)
+        # Consent carried by events counts from the moment they are stored: a campaign sent
+        # before any consumer ran must already see it.
+        record_event_consents(conn, ((pid, v) for v, pid in attributed
+                                     if "consent" in v.context))
         # Writers take turns (the store's write lock), so the chunk's ids are the last ones.
         last_id = int(conn.scalar(sa.select(sa.func.max(events_table.c.id))) or 0) \
             if self.publisher is not None and attributed else 0

@@ -19,6 +19,7 @@ from tailored.store.changes import mark_history_changed
 from tailored.store.lookup import Match, every_match
 from tailored.store.personal import PersonalData
 from tailored.store.tables import (
+    consents,
     edges,
     events,
     identities,
@@ -39,7 +40,7 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
                  "segment_due", "live_profiles", "webhook_deliveries", "suppressions",
-                 "profiles")
+                 "consents", "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -97,6 +98,7 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
         "webhook_deliveries": webhook_deliveries.delete().where(
             webhook_deliveries.c.profile_id.in_(pids)),
         "suppressions": suppressions.delete().where(suppressions.c.profile_id.in_(pids)),
+        "consents": consents.delete().where(consents.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}

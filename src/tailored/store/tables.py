@@ -8,6 +8,7 @@ from tailored.store.types import JSONDoc, UTCDateTime
 
 __all__ = [
     "api_keys",
+    "consents",
     "counters",
     "duplicates",
     "edges",
@@ -364,4 +365,18 @@ suppressions = sa.Table(
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("campaign", sa.String(128), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Consent per person and channel, as recorded (from Segment's context.consent, the CLI or
+# the API): the latest by when it was given decides. Rows stay under the profile they were
+# recorded for; a person's consent is read over them and every profile merged into them.
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("profile_id", ID, primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("given_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
