@@ -24,6 +24,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from tailored.config_file import ConfigFileSource
+from tailored.errors import InvalidInput
 
 if TYPE_CHECKING:
     from tailored.realtime.webhooks.delivery import DeliveryPolicy
@@ -164,6 +165,72 @@ class Settings(BaseSettings):
         "generated the first time it is needed and kept in the store; never printed.",
     )
 
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="The SMTP server e-mail goes through: smtp://[user:password@]host[:port] "
+        "(STARTTLS when offered, required before a password leaves this machine) or "
+        "smtps://... (TLS from the start, port 465). Never printed.",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="The From address of e-mail (shop@example.com or 'Shop <shop@example.com>');"
+        " its domain names the Message-IDs.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600,
+        description="How long the SMTP server has to answer before a try counts as failed.",
+    )
+    vapid_private_key: SecretStr | None = Field(
+        default=None,
+        description="The VAPID key web push is signed with: a P-256 private key, PEM or the "
+        "base64url raw form. Unset: one is generated the first time it is needed and kept in "
+        "the store; never printed. Changing it orphans every browser's subscription.",
+    )
+    vapid_subject: str | None = Field(
+        default=None,
+        description="Who push services contact about our pushes: mailto:ops@shop.example or an "
+        "https:// URL. Unset: mailto: and mail_from; with neither, push is not sent.",
+    )
+    send_rate: float = Field(
+        default=0.0, ge=0,
+        description="At most this many messages a second per channel (0: as fast as the "
+        "channel takes them).",
+    )
+    message_max_attempts: int = Field(
+        default=8, ge=1, le=100,
+        description="Tries of a message that fails for a temporary reason (4xx, server down) "
+        "before it is marked failed; the wait doubles from 30 s, at most an hour.",
+    )
+    send_attempts_inline: int = Field(
+        default=3, ge=1, le=10,
+        description="Tries `campaign send` makes itself (1 s, then 2 s apart) before it "
+        "leaves a failing message to `tailored worker` and reports it failed.",
+    )
+    overdue_hours: float = Field(
+        default=24.0, gt=0,
+        description="A campaign message due longer ago than this (the worker was down) is "
+        "cancelled, not sent late; transactional messages are always sent.",
+    )
+    frequency_caps: str | None = Field(
+        default=None,
+        description="At most N messages per person in a window, per channel or over all: "
+        "`email=2/1d,push=3/1d,all=5/7d`. Transactional campaigns are exempt. Unset: no cap.",
+    )
+    quiet_hours: str | None = Field(
+        default=None,
+        description="No message in these local hours of the person (`21:00-08:00`, their "
+        "time zone from context.timezone): held and sent when the window ends. Unset: none.",
+    )
+    quiet_hours_timezone: str = Field(
+        default="UTC",
+        description="The time zone quiet hours use for a person whose events never said "
+        "theirs (an IANA name).",
+    )
+    inbox_token_minutes: float = Field(
+        default=60.0, gt=0, le=60 * 24 * 30,
+        description="How long a per-person in-app inbox token works.",
+    )
+
     webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, le=120,
         description="How long a webhook receiver has to answer a delivery before the try "
@@ -187,6 +254,52 @@ class Settings(BaseSettings):
         return DeliveryPolicy(timeout_seconds=self.webhook_timeout_seconds,
                               max_attempts=self.webhook_max_attempts,
                               backoff_seconds=self.webhook_backoff_seconds)
+
+    @field_validator("frequency_caps")
+    @classmethod
+    def _check_caps(cls, value: str | None) -> str | None:
+        from tailored.campaigns.respect import parse_caps
+
+        try:
+            parse_caps(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str | None) -> str | None:
+        from tailored.campaigns.respect import parse_quiet_hours
+
+        try:
+            parse_quiet_hours(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("quiet_hours_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (Europe/Paris, UTC)"
+                             ) from None
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if value is None or not value.strip():
+            return None
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(f"{value!r} is not an e-mail address (shop@example.com or "
+                             "'Shop <shop@example.com>')")
+        return value.strip()
 
     @field_validator("public_url")
     @classmethod

@@ -15,8 +15,8 @@ from tailored.store.personal import PersonalCodec
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 _counter = iter(range(1_000_000))
 TABLES = {"events", "identities", "merges", "edges", "segment_membership", "segment_due",
-          "live_profiles", "webhook_deliveries", "suppressions", "consents",
-          "profiles"}
+          "live_profiles", "webhook_deliveries", "suppressions", "consents", "outbox",
+          "inbox_messages", "push_subscriptions", "coupons", "profiles"}
 
 
 def ev(kind: str = "track", *, at: int = 0, **fields: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from tailored.api.routes import (
     health,
     people,
     projects,
+    push,
     recommendations,
     segment,
     unsubscribe,
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
     for module in (segment, projects, people, catalog, recommendations, health,
-                   unsubscribe):
+                   unsubscribe, push):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from tailored.campaigns.history import record_event
+from tailored.campaigns.outbox import person_ids
 from tailored.campaigns.signing import Signer, signing_key
 from tailored.errors import InvalidInput, NotFound
 from tailored.ingest import Ingestor
-from tailored.store.tables import identities, suppressions
+from tailored.store.tables import outbox, suppressions
 from tailored.store.writes import upsert
 
 if TYPE_CHECKING:
@@ -59,19 +61,14 @@ def unsubscribe(store: Store, settings: Settings, token: str, *,
                 "profile_id": pid, "channel": link["channel"], "reason": "unsubscribed",
                 "campaign": link["campaign"], "created_at": now}],
                 ["profile_id", "channel"])
-        sender = conn.execute(
-            sa.select(identities.c.kind, identities.c.value)
-            .where(identities.c.profile_id == pid,
-                   identities.c.kind.in_(("user_id", "anonymous_id")))
-            .order_by(identities.c.kind.desc(), identities.c.value).limit(1)).first()
-    if sender is not None:
-        # One event per (person, channel, campaign): a second click is a counted duplicate.
-        key = "userId" if sender.kind == "user_id" else "anonymousId"
-        (ingestor or Ingestor(store)).ingest_events([{
-            "type": "track", key: store.personal.reveal_identity(sender.kind, sender.value),
-            "event": "Unsubscribed",
-            "messageId": f"unsubscribe:{pid}:{link['channel']}:{link['campaign'] or ''}",
-            "timestamp": now.isoformat(),
-            "properties": {"channel": link["channel"], "campaign": link["campaign"]}}],
-            received_at=now)
+        if link["campaign"] is not None:  # the campaign's report counts it
+            ids = list(person_ids(conn, [pid]))
+            conn.execute(outbox.update().where(
+                outbox.c.campaign == link["campaign"], outbox.c.profile_id.in_(ids),
+                outbox.c.unsubscribed_at.is_(None)).values(unsubscribed_at=now))
+    # One event per (person, channel, campaign): a second click is a counted duplicate.
+    record_event(store, pid, "Unsubscribed",
+                 {"channel": link["channel"], "campaign": link["campaign"]},
+                 message_id=f"unsubscribe:{pid}:{link['channel']}:{link['campaign'] or ''}",
+                 at=now, ingestor=ingestor)
     return {**link, "profile_id": pid, "already": already}

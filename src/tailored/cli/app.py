@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from tailored import __version__
 from tailored.cli import (
     analyze,
+    audience,
+    campaign,
     config,
     consent,
     demo,
@@ -76,7 +78,8 @@ def _root(
 
 
 for module in (ingest, people, events, keys, serve, demo, export, recommend, evaluate, analyze,
-               segment, predict, config, worker, webhook, template, consent):
+               segment, predict, config, worker, webhook, template, consent, campaign,
+               audience):
     module.register(app)
 
 

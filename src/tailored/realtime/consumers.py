@@ -154,10 +154,12 @@ def _live_segments() -> Consumer | None:
 def _subscriptions() -> Consumer | None:
     # After the live profile and segments: callbacks see the person's counters current, and
     # Segment Entered / Exited arrive as the events those consumers record.
+    from tailored.campaigns import triggers
     from tailored.realtime.subscriptions import SubscriptionsConsumer
     from tailored.realtime.webhooks import install
 
     install()
+    triggers.install()
     return SubscriptionsConsumer()
 
 

@@ -20,12 +20,16 @@ from tailored.store.lookup import Match, every_match
 from tailored.store.personal import PersonalData
 from tailored.store.tables import (
     consents,
+    coupons,
     edges,
     events,
     identities,
+    inbox_messages,
     live_profiles,
     merges,
+    outbox,
     profiles,
+    push_subscriptions,
     realtime_positions,
     segment_due,
     segment_membership,
@@ -40,7 +44,8 @@ __all__ = ["ERASED_TABLES", "WAL_WAIT_SECONDS", "Erasure", "erase_matches", "era
 # Every table that holds a person, in the order they are emptied of them.
 ERASED_TABLES = ("events", "identities", "merges", "edges", "segment_membership",
                  "segment_due", "live_profiles", "webhook_deliveries", "suppressions",
-                 "consents", "profiles")
+                 "consents", "outbox", "inbox_messages", "push_subscriptions", "coupons",
+                 "profiles")
 
 
 def people_to_erase(conn: sa.Connection, identifier: str, personal: PersonalData, *,
@@ -99,6 +104,12 @@ def erase_profile(conn: sa.Connection, pid: str, personal: PersonalData,
             webhook_deliveries.c.profile_id.in_(pids)),
         "suppressions": suppressions.delete().where(suppressions.c.profile_id.in_(pids)),
         "consents": consents.delete().where(consents.c.profile_id.in_(pids)),
+        # Messages queued for them are never sent; what was sent to them is forgotten.
+        "outbox": outbox.delete().where(outbox.c.profile_id.in_(pids)),
+        "inbox_messages": inbox_messages.delete().where(inbox_messages.c.profile_id.in_(pids)),
+        "push_subscriptions": push_subscriptions.delete().where(
+            push_subscriptions.c.profile_id.in_(pids)),
+        "coupons": coupons.delete().where(coupons.c.profile_id.in_(pids)),
         "profiles": profiles.delete().where(profiles.c.profile_id.in_(pids)),
     }
     return {table: int(conn.execute(statements[table]).rowcount) for table in ERASED_TABLES}

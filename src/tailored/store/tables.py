@@ -8,19 +8,24 @@ from tailored.store.types import JSONDoc, UTCDateTime
 
 __all__ = [
     "api_keys",
+    "campaigns",
     "consents",
     "counters",
+    "coupons",
     "duplicates",
     "edges",
     "events",
     "history_changes",
     "identities",
+    "inbox_messages",
     "items",
     "live_profiles",
     "merges",
     "message_templates",
     "metadata",
+    "outbox",
     "profiles",
+    "push_subscriptions",
     "realtime_parked",
     "realtime_positions",
     "segment_due",
@@ -379,4 +384,101 @@ consents = sa.Table(
     sa.Column("given_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Campaigns: the definition as given (audience, channel, variants, holdout, goal, schedule or
+# trigger) in ``spec``; the audience is evaluated each time it is sent, never stored.
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("spec", JSONDoc, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    # When a scheduled (at a time or cron) campaign is next due; NULL when not scheduled.
+    sa.Column("next_run_at", UTCDateTime, nullable=True, index=True),
+    sa.Column("last_run_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The transactional outbox: one row per (campaign, step, person), made before anything is
+# sent, so a second send or a re-run after a crash finds it (dedupe_key is unique). A row
+# carries the variant the person was assigned (the holdout too: their conversions are the
+# baseline), the stable Message-ID written before the SMTP transaction, and its delivery
+# state; a sender claims rows with a lease and moves each one on its own when it is sent.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dedupe_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("campaign", sa.String(128), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("variant", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("transactional", sa.Boolean, nullable=False),
+    # queued, held (quiet hours or a delay: due later), sent, failed, bounced, holdout,
+    # cancelled (a trigger's "unless" event came, or consent was withdrawn meanwhile).
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("message_id", sa.String(256), nullable=True),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("trigger_message_id", sa.String(256), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("opened_at", UTCDateTime, nullable=True),
+    sa.Column("clicked_at", UTCDateTime, nullable=True),
+    sa.Column("unsubscribed_at", UTCDateTime, nullable=True),
+    sa.Index("ix_outbox_status_due_at", "status", "due_at"),
+    sa.Index("ix_outbox_campaign_status", "campaign", "status"),
+)
+
+# Web push subscriptions posted by browsers (the PushSubscription JSON), one per endpoint.
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # SHA-256 of the endpoint
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("p256dh", sa.Text, nullable=False),
+    sa.Column("auth", sa.Text, nullable=False),
+    sa.Column("user_agent", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+# The in-app inbox: messages a person's app reads (GET /v1/inbox/{id}), until they expire.
+inbox_messages = sa.Table(
+    "inbox_messages",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("outbox_id", sa.BigInteger, nullable=True, unique=True),
+    sa.Column("campaign", sa.String(128), nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("read_at", UTCDateTime, nullable=True),
+)
+
+# Offers: a unique code per person and campaign, redeemed by an Order Completed whose
+# ``coupon`` property names it.
+coupons = sa.Table(
+    "coupons",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("campaign", sa.String(128), nullable=False),
+    sa.Column("profile_id", ID, nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("redeemed_at", UTCDateTime, nullable=True),
+    sa.Column("order_message_id", sa.String(256), nullable=True),
+    sa.UniqueConstraint("campaign", "profile_id"),
 )

@@ -1,0 +1,177 @@
+"""Triggered campaigns ride the real-time subscriptions: when a person does the trigger
+event (or enters or leaves the segment: the Segment Entered / Exited events live segments
+record), the worker checks them against the campaign's audience and judges them like any
+send, and queues their message *held* until the trigger's time plus its delay — or, with
+"unless EVENT within DURATION", until that window has passed. When it is due, the message
+is cancelled if the unless event came in the window (cart abandoned: Product Added, unless
+Order Completed within 1 h), else sent. The worker's due-time turns send what is due.
+
+A triggered campaign reaches a person once (one outbox row per campaign, step and person):
+a welcome is sent once however often its trigger recurs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from tailored.events.names import SEGMENT_ENTERED, SEGMENT_EXITED
+from tailored.store.tables import campaigns, events
+
+if TYPE_CHECKING:
+    from tailored.campaigns.definitions import CampaignSpec
+    from tailored.config import Settings
+    from tailored.realtime.subscriptions import Notice
+    from tailored.store import Store
+
+__all__ = ["install", "trigger_due_at", "trigger_fired", "trigger_warnings",
+           "unless_happened"]
+
+log = logging.getLogger("tailored.campaigns")
+
+
+def trigger_warnings(store: Store, trigger: dict[str, Any]) -> list[str]:
+    """A trigger on an event name never seen: a warning naming close matches (it may be
+    right — the first such event has not come yet — so it is kept)."""
+    from tailored.segments.definitions import known_event_names
+
+    known = known_event_names(store)
+    out = []
+    for key in ("event", "unless"):
+        name = trigger.get(key)
+        if name and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            out.append(f"--{'trigger' if key == 'event' else key} {name!r}: no such event "
+                       f"has been seen{hint}")
+    return out
+
+
+_CACHE_SECONDS = 2.0
+_cache: dict[int, tuple[float, list[CampaignSpec]]] = {}
+
+
+def _triggered(store: Store) -> list[CampaignSpec]:
+    """The triggered campaigns (read at most every 2 s: every event asks)."""
+    from tailored.campaigns.definitions import CampaignSpec
+
+    hit = _cache.get(id(store))
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    with store.reading() as conn:
+        specs = conn.scalars(sa.select(campaigns.c.spec)
+                             .where(campaigns.c.status == "triggered")).all()
+    found = [CampaignSpec.model_validate(s) for s in specs]
+    _cache[id(store)] = (time.monotonic(), found)
+    return found
+
+
+def _fires(spec: CampaignSpec, notice: Notice) -> bool:
+    t = spec.trigger
+    assert t is not None
+    if t.event is not None:
+        return notice.name == t.event
+    if t.on_enter is not None:
+        return notice.name == SEGMENT_ENTERED and notice.segment == t.on_enter
+    return notice.name == SEGMENT_EXITED and notice.segment == t.on_exit
+
+
+def trigger_due_at(spec: CampaignSpec, at: datetime) -> datetime:
+    """When a message triggered at ``at`` may go: after the delay, and after the unless
+    window (its outcome must be known)."""
+    t = spec.trigger
+    assert t is not None
+    wait = max(t.delay_seconds, t.within_seconds or 0.0)
+    return at + timedelta(seconds=wait)
+
+
+def trigger_fired(store: Store, settings: Settings, notice: Notice) -> int:
+    """Queue the triggered campaigns' messages for this event's person; how many."""
+    from tailored.campaigns.audience import in_audience
+    from tailored.campaigns.sending import enqueue
+
+    queued = 0
+    for spec in _triggered(store):
+        if not _fires(spec, notice):
+            continue
+        try:
+            pid = store.find_profile(notice.profile_id)
+            if not in_audience(store, pid, segment=spec.segment, rule=spec.rule):
+                continue
+        except Exception:  # a person erased meanwhile, a segment removed: nothing to send
+            log.exception("campaign %s: trigger for %s not checked", spec.name,
+                          notice.profile_id)
+            continue
+        counts = enqueue(store, settings, spec, [pid], now=datetime.now(UTC),
+                         due_at=trigger_due_at(spec, notice.timestamp),
+                         trigger_message_id=notice.message_id)
+        queued += counts.get("to_send", 0)
+    return queued
+
+
+def unless_happened(store: Store, spec: CampaignSpec, profile_id: str,
+                    trigger_message_id: str | None) -> bool:
+    """Whether the person did the "unless" event within its window after the trigger."""
+    t = spec.trigger
+    if t is None or t.unless is None or t.within_seconds is None or not trigger_message_id:
+        return False
+    pid = store.find_profile(profile_id)
+    with store.reading() as conn:
+        at = conn.scalar(sa.select(events.c.timestamp)
+                         .where(events.c.message_id == trigger_message_id))
+        if at is None:
+            return False
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+        return conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.profile_id == pid, events.c.event == t.unless,
+            events.c.timestamp >= at,
+            events.c.timestamp <= at + timedelta(seconds=t.within_seconds))) > 0
+
+
+_lock = threading.Lock()
+_installed: list[bool] = []
+
+
+def install(settings: Settings | None = None) -> None:
+    """Subscribe the triggered campaigns to the change stream, and give the outbox a turn
+    on every due-time check (held, delayed and retried messages; scheduled campaigns).
+    Once per process; ``settings`` default to the environment's."""
+    from tailored.realtime import subscriptions
+
+    with _lock:
+        if _installed:
+            return
+        _installed.append(True)
+    state: dict[str, Any] = {}
+
+    def settings_of() -> Settings:
+        if "settings" not in state:
+            from tailored.config import Settings
+
+            state["settings"] = settings or Settings()
+        return state["settings"]  # type: ignore[no-any-return]
+
+    def on_event(notice: Notice) -> None:
+        trigger_fired(notice.store, settings_of(), notice)
+
+    def on_due(store: Store, now: datetime) -> None:
+        from tailored.campaigns.sending import deliver_due
+        from tailored.recommend.model_store import open_models
+
+        s = settings_of()
+        try:
+            deliver_due(store, s, open_models(store, s.models_folder()), now=now)
+        except Exception:  # the next turn tries again; a bad campaign must not stop the worker
+            log.exception("campaigns: delivering due messages failed")
+
+    sub = subscriptions.on_event(lambda n: any(_fires(s, n) for s in _triggered(n.store)),
+                                 on_event)
+    sub.description = "campaign triggers"
+    subscriptions.on_due(on_due)
