@@ -16,12 +16,15 @@ from tailored.api.errors import install_error_handler
 from tailored.api.openapi import install_openapi
 from tailored.api.routes import (
     catalog,
+    consent,
     health,
+    inbox,
     people,
     projects,
     push,
     recommendations,
     segment,
+    tracking,
     unsubscribe,
 )
 from tailored.config import Settings
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.state.ingestor = Ingestor.from_settings(store, settings) if store else None
     install_error_handler(app)
     for module in (segment, projects, people, catalog, recommendations, health,
-                   unsubscribe, push):
+                   unsubscribe, push, tracking, inbox, consent):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)
