@@ -90,8 +90,7 @@ def _sums(result: dict[str, Any]) -> None:
 
 
 def test_reasons_in_order_holdout_among_eligible_and_each_person_once(
-        sqlite_store: Store, smtp: SmtpServer) -> None:
-    store = sqlite_store
+        store: Store, smtp: SmtpServer) -> None:
     _people(store, 40, consent=True)
     _people(store, 5, consent=False, start=40)
     _people(store, 5, email=False, consent=True, start=45)  # no address outranks consent
@@ -139,8 +138,7 @@ def test_dry_run_sends_and_records_nothing(sqlite_store: Store, smtp: SmtpServer
 
 
 def test_a_refused_recipient_fails_alone_and_a_bounce_is_suppressed(
-        sqlite_store: Store, smtp: SmtpServer) -> None:
-    store = sqlite_store
+        store: Store, smtp: SmtpServer) -> None:
     _people(store, 6)
     smtp.refuse["c1@example.com"] = "550 5.1.1 No such user"
     smtp.refuse["c2@example.com"] = "452 4.2.2 Mailbox full"
@@ -193,10 +191,9 @@ def test_a_server_that_is_down_loses_nothing(sqlite_store: Store) -> None:
         assert ids == set(conn.scalars(sa.select(outbox.c.message_id)))
 
 
-def test_a_dead_senders_lease_is_taken_over(sqlite_store: Store, smtp: SmtpServer) -> None:
+def test_a_dead_senders_lease_is_taken_over(store: Store, smtp: SmtpServer) -> None:
     from tailored.campaigns.outbox import claim
 
-    store = sqlite_store
     _people(store, 4)
     settings = _settings(store, smtp)
     _campaign(store)
@@ -341,3 +338,50 @@ def test_cli_contract_and_bad_input(tmp_path: Path, smtp: SmtpServer) -> None:
                  "Product Aded", "--json")
     assert "Product Added" in warned["warnings"][0]
     assert "worker" in run("campaign", "send", "cart", "--json", ok=False)
+
+
+def test_kill_9_mid_send_then_a_rerun_loses_nobody(tmp_path: Path, smtp: SmtpServer) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store.open(db)
+    try:
+        _people(store, 60)
+        _campaign(store)
+    finally:
+        store.close()
+    smtp.delay = 0.03  # a slow server: the kill lands mid-send
+    env = {**os.environ, "TAILORED_DATABASE_URL": db, "TAILORED_SMTP_URL": smtp.url,
+           "TAILORED_MAIL_FROM": "shop@example.com", "TAILORED_CONSENT_DEFAULT": "opt-out"}
+    cmd = [sys.executable, "-m", "tailored", "campaign", "send", "hello", "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(smtp.to()) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    got_before = len(smtp.to())
+    assert 10 <= got_before < 60
+    smtp.delay = 0.0
+    # The re-run right after: the dead sender's leases run out (LEASE_SECONDS); here they
+    # are shortened by moving the clock of the leases back, as time would.
+    store = Store.open(db)
+    try:
+        with store.transaction() as conn:
+            conn.execute(outbox.update().where(outbox.c.lease_until.is_not(None))
+                         .values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+    finally:
+        store.close()
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    to = smtp.to()
+    assert set(to) == {f"c{i}@example.com" for i in range(60)}  # nobody lost
+    twice = [a for a in set(to) if to.count(a) > 1]
+    assert len(twice) <= 1  # at most the one in flight at the kill...
+    for address in twice:  # ...and it carries the same Message-ID both times
+        ids = {m["Message-ID"] for rcpt, m in smtp.received if rcpt == address}
+        assert len(ids) == 1

@@ -97,6 +97,10 @@ def trigger_fired(store: Store, settings: Settings, notice: Notice) -> int:
     from tailored.campaigns.sending import enqueue
 
     queued = 0
+    now = datetime.now(UTC)
+    if notice.timestamp < now - timedelta(hours=settings.overdue_hours):
+        # History being imported, not something a person just did: no message for it.
+        return 0
     for spec in _triggered(store):
         if not _fires(spec, notice):
             continue
@@ -108,7 +112,7 @@ def trigger_fired(store: Store, settings: Settings, notice: Notice) -> int:
             log.exception("campaign %s: trigger for %s not checked", spec.name,
                           notice.profile_id)
             continue
-        counts = enqueue(store, settings, spec, [pid], now=datetime.now(UTC),
+        counts = enqueue(store, settings, spec, [pid], now=now,
                          due_at=trigger_due_at(spec, notice.timestamp),
                          trigger_message_id=notice.message_id)
         queued += counts.get("to_send", 0)
