@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +25,6 @@ from tailored.campaigns.report import campaign_report
 from tailored.campaigns.template_store import save_template
 from tailored.campaigns.templates import MessageTemplate
 from tailored.cli.app import app
-from tailored.config import Settings
 from tailored.ingest import Ingestor
 from tailored.realtime.webhooks.signing import SIGNATURE_HEADER, verify
 from tailored.store import Store
@@ -148,10 +147,10 @@ def test_the_inbox_opens_with_a_read_key_or_the_persons_token_never_the_write_ke
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    got: list[tuple[dict[str, str], bytes]] = []
+    got: ClassVar[list[tuple[dict[str, str], bytes]]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).got.append((dict(self.headers), body))
         self.send_response(type(self).status)
