@@ -383,3 +383,40 @@ def test_kill_9_mid_send_then_a_rerun_loses_nobody(tmp_path: Path, smtp: SmtpSer
     for address in twice:  # ...and it carries the same Message-ID both times
         ids = {m["Message-ID"] for rcpt, m in smtp.received if rcpt == address}
         assert len(ids) == 1
+
+
+def test_each_person_gets_their_own_coupon_redeemed_by_their_order(
+        sqlite_store: Store, smtp: SmtpServer) -> None:
+    import re
+
+    store = sqlite_store
+    _people(store, 3)
+    settings = _settings(store, smtp)
+    save_template(store, MessageTemplate("offer", subject="10% off",
+                                         html="<p>Code {{ coupon(days=7) }}</p>",
+                                         text="Code {{ coupon(days=7) }}"))
+    define_segment(store, "everyone", {"trait": "email", "exists": True})
+    create_campaign(store, {"name": "o", "channel": "email", "segment": "everyone",
+                            "variants": [{"name": "main", "template": "offer"}]})
+    assert _send(store, settings, "o")["sent"] == 3
+    codes = {}
+    for rcpt, mail in smtp.received:
+        text = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+        codes[rcpt] = re.search(r"Code (\w+)", text.get_payload(decode=True).decode()).group(1)
+    assert len(set(codes.values())) == 3  # one each, both parts the same code
+    # The order names it (typed in lower case, with spaces): redeemed once, by that order.
+    code = codes["c0@example.com"]
+    from tailored.store.tables import coupons
+
+    with store.transaction() as conn:  # c1's code has expired
+        conn.execute(coupons.update().where(coupons.c.code == codes["c1@example.com"])
+                     .values(expires_at=datetime.now(UTC) - timedelta(days=1)))
+    report = Ingestor(store).ingest_events([
+        {"type": "track", "userId": "c0", "event": "Order Completed", "messageId": "o1",
+         "timestamp": datetime.now(UTC).isoformat(),
+         "properties": {"revenue": 20, "coupon": f" {code.lower()} "}},
+        {"type": "track", "userId": "c1", "event": "Order Completed", "messageId": "o2",
+         "timestamp": datetime.now(UTC).isoformat(),
+         "properties": {"revenue": 20, "coupon": codes["c1@example.com"]}}])
+    assert report.accepted == 2
+    assert campaign_report(store, "o")["coupons"] == {"issued": 3, "redeemed": 1}

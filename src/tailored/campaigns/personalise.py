@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tailored.campaigns.offers import CODE_LENGTH, coupon_for
 from tailored.campaigns.signing import DEFAULT_PUBLIC_URL, Signer, signing_key
 from tailored.campaigns.templates import MessageTemplate, Rendered, render
 from tailored.errors import InvalidInput
@@ -51,8 +52,13 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
         # template may write {% if item.image_url %} and never fail on a missing key.
         return [{**dict.fromkeys(ITEM_FIELDS), **item} for item in items]
 
+    def coupon(days: float = 14) -> str:
+        if campaign is None:  # a preview: a sample, nothing stored
+            return "PREVIEW" + "0" * (CODE_LENGTH - 7)
+        return coupon_for(store, campaign, pid, days=days)
+
     return render(template, traits=profile.get("traits") or {}, live=profile.get("live"),
                   segments=profile.get("segments") or [], profile_id=pid,
                   unsubscribe_url=unsubscribe_url(store, settings, pid, channel=channel,
                                                   campaign=campaign),
-                  recommendations=recommendations)
+                  recommendations=recommendations, coupon=coupon)

@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from tailored.campaigns.definitions import get_campaign
+from tailored.campaigns.offers import coupons_of
 from tailored.campaigns.experiments import (
     HOLDOUT,
     SRM_ALPHA,
@@ -162,6 +163,7 @@ def campaign_report(store: Store, name: str) -> dict[str, Any]:
         "campaign": name, "channel": spec.channel, "goal": goal,
         "goal_days": spec.goal_days, "variants": list(per.values()), "lift": lifts,
         "srm_p_value": _round(srm, 8), "srm_alarm": srm is not None and srm < SRM_ALPHA}
+    report["coupons"] = coupons_of(store, name)
     base = per.get(HOLDOUT) or per[spec.variants[0].name]
     rate = base["conversion_rate"]
     if rate is not None and 0 < rate < 0.9 and 0 < spec.holdout < 1:

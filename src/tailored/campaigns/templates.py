@@ -21,11 +21,12 @@ subject must render to one line.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -35,7 +36,7 @@ __all__ = ["CONTEXT_NAMES", "MessageTemplate", "Rendered", "check_part", "render
 
 #: What a template may read.
 CONTEXT_NAMES = ("traits", "live", "segments", "profile_id", "unsubscribe_url",
-                 "recommendations")
+                 "recommendations", "coupon")
 PARTS = ("subject", "html", "text")
 
 
@@ -50,6 +51,17 @@ _ENVIRONMENTS = {True: _environment(True), False: _environment(False)}
 
 def _env(part: str) -> SandboxedEnvironment:
     return _ENVIRONMENTS[part == "html"]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(part: str, source: str) -> Template:
+    """A part compiled once, not once per person (compiling costs far more than rendering)."""
+    return _env(part).from_string(source)
+
+
+def _no_coupon(*_: Any, **__: Any) -> str:
+    raise InvalidInput("coupon(): codes are made for a campaign's messages; a preview has "
+                       "none", field="coupon")
 
 
 def _fail(part: str, line: int | None, message: str) -> InvalidInput:
@@ -122,19 +134,22 @@ class Rendered:
 def render(template: MessageTemplate, *, traits: Mapping[str, Any],
            live: Mapping[str, Any] | None, segments: Iterable[str], profile_id: str,
            unsubscribe_url: str,
-           recommendations: Callable[..., list[dict[str, Any]]]) -> Rendered:
+           recommendations: Callable[..., list[dict[str, Any]]],
+           coupon: Callable[..., str] | None = None) -> Rendered:
     """The template for one person. ``recommendations(k, model=None)`` gives their list
-    (each item with its title, price, image, link and reason).
+    (each item with its title, price, image, link and reason); ``coupon(days=14)`` the
+    person's own code for this campaign.
 
     :class:`InvalidInput` when a part reads what this person lacks (a trait they do not
     have), or the sandbox refuses an operation; it names the part and the line."""
     context = {"traits": dict(traits), "live": dict(live or {}),
                "segments": list(segments), "profile_id": profile_id,
-               "unsubscribe_url": unsubscribe_url, "recommendations": recommendations}
+               "unsubscribe_url": unsubscribe_url, "recommendations": recommendations,
+               "coupon": coupon or _no_coupon}
     out: dict[str, str] = {}
     for part, source in template.parts():
         try:
-            out[part] = _env(part).from_string(source).render(context)
+            out[part] = _compiled(part, source).render(context)
         except UndefinedError as exc:
             raise _fail(part, _line(exc), f"{exc.message} for {profile_id}") from None
         except SecurityError as exc:

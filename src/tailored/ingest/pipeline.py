@@ -30,6 +30,7 @@ from tailored.realtime.changes import Change, Publisher
 from tailored.store import Store
 from tailored.store.checkpoints import BackgroundCheckpoints
 from tailored.store.consents import record_event_consents
+from tailored.store.coupons import record_redemptions
 from tailored.store.tables import events as events_table
 from tailored.store.tables import merges as merges_table
 from tailored.store.writes import (
@@ -336,6 +337,7 @@ class Ingestor:
         # before any consumer ran must already see it.
         record_event_consents(conn, ((pid, v) for v, pid in attributed
                                      if "consent" in v.context))
+        record_redemptions(conn, (v for v, _ in attributed))
         # Writers take turns (the store's write lock), so the chunk's ids are the last ones.
         last_id = int(conn.scalar(sa.select(sa.func.max(events_table.c.id))) or 0) \
             if self.publisher is not None and attributed else 0
