@@ -99,7 +99,9 @@ HTML = """<!doctype html>
 <ul>
 {% for item in recommendations(4) %}
   <li class="item"><a href="{{ item.url }}">{{ item.title }}</a>
-    {% if item.price is not none %}{{ "%.2f" | format(item.price) }} {{ item.currency or "" }}{% endif %}
+    {% if item.price is not none -%}
+      {{ "%.2f" | format(item.price) }} {{ item.currency or "" }}
+    {%- endif %}
     <br><small class="reason">{{ item.reason }}</small></li>
 {% endfor %}
 </ul>
@@ -111,7 +113,9 @@ TEXT = """Hello {{ traits.first_name }},
 
 We picked these for you this week:
 {% for item in recommendations(4) %}
-* {{ item.title }}{% if item.price is not none %} ({{ "%.2f" | format(item.price) }} {{ item.currency or "" }}){% endif %}
+* {{ item.title }}
+{%- if item.price is not none %} ({{ "%.2f" | format(item.price) }} {{ item.currency or "" }})
+{%- endif %}
   {{ item.url }}
   {{ item.reason }}
 {% endfor %}
@@ -157,22 +161,12 @@ def write_shop(folder: Path, people: int, n_items: int, seed: int) -> dict[str, 
     with (folder / "events.jsonl").open("wb") as f, \
             (folder / "recipients.jsonl").open("wb") as r:
         for i in range(people):
-            uid = f"bench-{i:07d}"
             address = f"person{i:07d}@example.com"
             name = rnd.choice(FIRST_NAMES)
-            t = end - timedelta(days=rnd.uniform(3, 90))
-            mid = 0
-
-            def emit(doc: dict[str, Any]) -> None:
-                nonlocal mid, events
-                doc.update(userId=uid, timestamp=t.isoformat().replace("+00:00", "Z"),
-                           messageId=f"cs-{seed}-{i}-{mid}")
-                f.write(orjson.dumps(doc) + b"\n")
-                mid += 1
-                events += 1
-
-            emit({"type": "identify", "traits": {"email": address, "first_name": name}})
             r.write(orjson.dumps([address, name]) + b"\n")
+            t = end - timedelta(days=rnd.uniform(3, 90))
+            docs = [(t, {"type": "identify",
+                         "traits": {"email": address, "first_name": name}})]
             taste = rnd.sample(range(len(CATEGORIES)), 2)
             viewed: list[tuple[str, str, float]] = []
             for _ in range(rnd.randint(2, 6)):
@@ -181,17 +175,22 @@ def write_shop(folder: Path, people: int, n_items: int, seed: int) -> dict[str, 
                 item = rnd.choices(by_cat[c], cum_weights=cum[c])[0]
                 viewed.append(item)
                 t += timedelta(minutes=rnd.uniform(1, 600))
-                emit({"type": "track", "event": "Product Viewed",
-                      "properties": {"product_id": item[0], "name": item[1], "price": item[2],
-                                     "currency": "EUR"}})
+                docs.append((t, {"type": "track", "event": "Product Viewed", "properties": {
+                    "product_id": item[0], "name": item[1], "price": item[2],
+                    "currency": "EUR"}}))
             if rnd.random() < 0.35:
                 bought = rnd.sample(viewed, min(len(viewed), rnd.randint(1, 2)))
                 t += timedelta(minutes=rnd.uniform(1, 60))
-                emit({"type": "track", "event": "Order Completed", "properties": {
+                docs.append((t, {"type": "track", "event": "Order Completed", "properties": {
                     "order_id": f"o-{i}", "currency": "EUR",
                     "revenue": round(sum(b[2] for b in bought), 2),
                     "products": [{"product_id": b[0], "name": b[1], "price": b[2],
-                                  "quantity": 1} for b in bought]}})
+                                  "quantity": 1} for b in bought]}}))
+            for j, (at, doc) in enumerate(docs):
+                doc.update(userId=f"bench-{i:07d}", messageId=f"cs-{seed}-{i}-{j}",
+                           timestamp=at.isoformat().replace("+00:00", "Z"))
+                f.write(orjson.dumps(doc) + b"\n")
+            events += len(docs)
     return {"people": people, "items": n_items, "events": events}
 
 
@@ -350,14 +349,23 @@ print(json.dumps({"sent": sent, "loop_seconds": time.perf_counter() - t0}))
 
 # -- running and measuring a subprocess ----------------------------------------------------
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path,
              timeout: float) -> dict[str, Any]:
-    """Run ``cmd`` to the end: its wall seconds, its own peak RSS and CPU (os.wait4), its
-    stdout; stderr goes to ``log``."""
-    out_file = log.with_suffix(".out")
+    """Run ``cmd`` to the end: its wall seconds, its own peak RSS and CPU, its stdout;
+    stderr goes to ``log``.
+
+    Peak RSS comes from GNU time (``%M``) started in between: a child exec'd straight from
+    this process would report at least this process's own RSS at the fork (Linux carries the
+    old address space's high-water mark across exec), and this one has imported Tailored."""
+    out_file, time_file = log.with_suffix(".out"), log.with_suffix(".time")
+    gnu = GNU_TIME.exists()
+    full = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(time_file), *cmd] if gnu else cmd
     with out_file.open("wb") as out, log.open("wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
+        proc = subprocess.Popen(full, env=env, cwd=cwd, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
@@ -369,8 +377,13 @@ def measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path,
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... exited with {proc.returncode}:\n"
                            + log.read_text()[-3000:])
-    return {"seconds": wall, "peak_rss_mib": usage.ru_maxrss / 1024,  # KiB on Linux
-            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    if gnu:
+        rss_kib, user, system = time_file.read_text().split()[-3:]
+        rss, cpu, method = int(rss_kib) / 1024, float(user) + float(system), "GNU time %M"
+    else:  # Linux reports KiB; see above for what this includes
+        rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+        method = "os.wait4 (includes this process's RSS at the fork)"
+    return {"seconds": wall, "peak_rss_mib": rss, "cpu_seconds": cpu, "rss_method": method,
             "stdout": out_file.read_text()}
 
 
@@ -512,7 +525,7 @@ def run_sender(name: str, cmd: list[str], env: dict[str, str], folder: Path, sin
                  "bytes_per_msg": round(got["bytes"] / max(got["messages"], 1)),
                  "cpu_seconds": round(sink.cpu() - cpu0, 2)},
         "received_all": got["messages"] == n and got["recipients"] == n,
-        "_stdout": r["stdout"], "_samples": got["samples"],
+        "rss_method": r["rss_method"], "_stdout": r["stdout"], "_samples": got["samples"],
     }
 
 
@@ -539,6 +552,7 @@ def run_size(n: int, sink: Sink, args: Any) -> dict[str, Any]:
                                 and not result.get("failed"))
             if not samples:
                 raise RuntimeError(f"ours delivered nothing to the sink: {ours}")
+            (folder / "ours-first-message.eml").write_text(samples[0])
             spec = peer_spec(samples[0], folder)
             peers = {}
             for peer in args.peers:
@@ -560,6 +574,8 @@ def run_size(n: int, sink: Sink, args: Any) -> dict[str, Any]:
             shutil.rmtree(folder, ignore_errors=True)
     plain = peers.get("plain")
     ratio = round(ours["msg_per_s"] / plain["msg_per_s"], 3) if plain else None
+    # What this machine and sink allow at all: the transport alone (raw), else plain.
+    ceiling = (peers.get("raw") or plain or {}).get("msg_per_s")
     return {
         "audience": n, "db": args.db, "setup": setup, "ours": ours, "peers": peers,
         "ratio_ours_over_plain": ratio,
@@ -569,7 +585,8 @@ def run_size(n: int, sink: Sink, args: Any) -> dict[str, Any]:
             "ratio_min": TARGET_RATIO,
             "ratio_met": ratio is not None and ratio >= TARGET_RATIO,
             "msg_per_s_min": TARGET_RATE, "msg_per_s_met": ours["msg_per_s"] >= TARGET_RATE,
-            "machine_allows": bool(plain and plain["msg_per_s"] >= 2 * TARGET_RATE)},
+            "ceiling_msg_per_s": ceiling,
+            "machine_allows": ceiling is not None and ceiling >= TARGET_RATE},
         "checks_ok": ours["sent_all"] and ours["received_all"] and ours["content"]["ok"]
         and all(p["received_all"] for p in peers.values()),
         **({"profile": profile} if profile else {}),
@@ -665,10 +682,12 @@ def print_table(record: dict[str, Any]) -> None:
           "message; sink s: the sink's CPU seconds during ours/plain")
     for r in record["results"]:
         t = r["targets"]
+        unreachable = "" if t["machine_allows"] else (
+            f" (not reachable here: the transport and the sink alone do "
+            f"{t['ceiling_msg_per_s'] or 0:,}/s)")
         print(f"{r['audience']:>9,}: ratio ≥ {TARGET_RATIO} "
               f"{'met' if t['ratio_met'] else 'MISSED'}; ≥ {TARGET_RATE:,} msg/s "
-              f"{'met' if t['msg_per_s_met'] else 'MISSED'}"
-              f"{'' if t['machine_allows'] else ' (plain itself is under 2,000/s here)'}; "
+              f"{'met' if t['msg_per_s_met'] else 'MISSED'}{unreachable}; "
               f"setup {sum(r['setup']['seconds'].values()):.0f} s "
               f"({', '.join(f'{k} {v:g}' for k, v in r['setup']['seconds'].items())})")
         if not r["checks_ok"]:

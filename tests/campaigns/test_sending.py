@@ -420,3 +420,70 @@ def test_each_person_gets_their_own_coupon_redeemed_by_their_order(
          "properties": {"revenue": 20, "coupon": codes["c1@example.com"]}}])
     assert report.accepted == 2
     assert campaign_report(store, "o")["coupons"] == {"issued": 3, "redeemed": 1}
+
+
+def test_a_journey_waits_then_ends_when_the_goal_happens(sqlite_store: Store,
+                                                         smtp: SmtpServer) -> None:
+    store = sqlite_store
+    _people(store, 2)
+    settings = _settings(store, smtp)
+    save_template(store, MessageTemplate("nudge", subject="Still thinking?",
+                                         html="<p>Come back</p>"))
+    _campaign(store, "j", steps=[{"wait_seconds": 3600, "template": "nudge",
+                                  "unless": "Order Completed"}])
+    assert _send(store, settings, "j")["sent"] == 2
+    with store.reading() as conn:
+        held = conn.execute(sa.select(outbox).where(outbox.c.step == 1)).all()
+    assert len(held) == 2 and all(r.status == "held" for r in held)
+    models = open_models(store, settings.models_folder())
+    assert deliver_due(store, settings, models) == {}  # not before the wait is over
+    Ingestor(store).ingest_events([{"type": "track", "userId": "c1", "messageId": "o",
+                                    "event": "Order Completed",
+                                    "timestamp": datetime.now(UTC).isoformat()}])
+    with store.transaction() as conn:
+        conn.execute(outbox.update().where(outbox.c.step == 1)
+                     .values(due_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert deliver_due(store, settings, models) == {"sent": 1, "cancelled": 1}
+    assert [m["Subject"] for rcpt, m in smtp.received if rcpt == "c0@example.com"] == [
+        "Hi Name0", "Still thinking?"]
+    assert [m["Subject"] for rcpt, m in smtp.received if rcpt == "c1@example.com"] == [
+        "Hi Name1"]
+
+
+def test_people_in_a_segment_get_its_template(sqlite_store: Store, smtp: SmtpServer) -> None:
+    from tailored.segments.membership import record_membership
+
+    store = sqlite_store
+    _people(store, 2)
+    settings = _settings(store, smtp)
+    save_template(store, MessageTemplate("vip", subject="For our VIPs", html="<p>VIP</p>"))
+    define_segment(store, "vips", {"trait": "first_name", "=": "Name1"})
+    record_membership(store, "vips", [store.find_profile("c1")], at=datetime.now(UTC))
+    _campaign(store, "seg", variants=[{"name": "main", "template": "hi",
+                                       "by_segment": [("vips", "vip")]}])
+    assert _send(store, settings, "seg")["sent"] == 2
+    subjects = {rcpt: m["Subject"] for rcpt, m in smtp.received}
+    assert subjects == {"c0@example.com": "Hi Name0", "c1@example.com": "For our VIPs"}
+
+
+def test_best_time_holds_each_person_for_their_usual_hour(sqlite_store: Store,
+                                                          smtp: SmtpServer) -> None:
+    store = sqlite_store
+    now = datetime.now(UTC)
+    usual = {"c0": (now + timedelta(hours=5)).replace(minute=10),
+             "c1": (now + timedelta(hours=8)).replace(minute=10)}
+    _people(store, 2)
+    Ingestor(store).ingest_events([
+        {"type": "track", "userId": who, "messageId": f"v{who}{d}",
+         "event": "Product Viewed", "timestamp": (at - timedelta(days=d)).isoformat()}
+        for who, at in usual.items() for d in range(1, 6)])
+    settings = _settings(store, smtp)
+    _campaign(store, "bt", best_time=True)
+    out = _send(store, settings, "bt")
+    _sums(out)
+    assert out["sent"] == 0 and out["skipped"]["best_time"] == 2
+    with store.reading() as conn:
+        due = {r.address: r.due_at for r in conn.execute(sa.select(outbox))}
+    for who, at in usual.items():
+        when = due[f"{who}@example.com"]
+        assert when.hour == at.hour and now < when <= now + timedelta(hours=24)

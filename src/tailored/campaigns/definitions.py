@@ -19,8 +19,8 @@ from tailored.store.tables import campaigns
 if TYPE_CHECKING:
     from tailored.store import Store
 
-__all__ = ["CHANNELS", "CampaignSpec", "Trigger", "Variant", "create_campaign",
-           "get_campaign", "list_campaigns", "next_run", "parse_duration"]
+__all__ = ["CHANNELS", "CampaignSpec", "Step", "Trigger", "Variant", "create_campaign",
+           "get_campaign", "is_one_off", "list_campaigns", "next_run", "parse_duration"]
 
 CHANNELS = ("email", "push", "webhook", "inapp")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -42,11 +42,20 @@ class _Frozen(BaseModel):
 
 
 class Variant(_Frozen):
-    """A version of the message: its template, and its share of those not held out."""
+    """A version of the message: its template, and its share of those not held out;
+    ``by_segment`` gives people in a segment a template of its own (the first segment of
+    the list that they are in decides)."""
 
     name: str
     template: str
     weight: float = Field(default=1.0, gt=0)
+    by_segment: list[tuple[str, str]] = Field(default_factory=list)
+
+    def template_for(self, segments: list[str] | set[str]) -> str:
+        for segment, template in self.by_segment:
+            if segment in segments:
+                return template
+        return self.template
 
     @field_validator("name")
     @classmethod
@@ -75,6 +84,18 @@ class Trigger(_Frozen):
         return what
 
 
+class Step(_Frozen):
+    """A later step of a journey: ``wait_seconds`` after the previous message was sent,
+    unless the person did ``unless`` since the journey began (the journey ends there) or is
+    not in ``only_segment`` then (this step is skipped, the journey goes on), send
+    ``template``."""
+
+    wait_seconds: float = Field(gt=0)
+    template: str
+    unless: str | None = None
+    only_segment: str | None = None
+
+
 class CampaignSpec(_Frozen):
     name: str
     channel: Literal["email", "push", "webhook", "inapp"]
@@ -91,6 +112,11 @@ class CampaignSpec(_Frozen):
     #: and the secret its signature is made with.
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    #: A journey's later steps, in order (the variants are its first message).
+    steps: list[Step] = Field(default_factory=list)
+    #: Send each person at the hour they are usually active (their opens, else their events),
+    #: within the next 24 hours.
+    best_time: bool = False
     #: The consent category the channel needs; by default the channel's own (email, push,
     #: webhook); an in-app message needs none (it shows inside the app the person uses).
     consent_channel: str | None = None
@@ -118,6 +144,15 @@ def _spec(doc: dict[str, Any]) -> CampaignSpec:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "campaign"
         raise InvalidInput(f"campaign {where}: {first['msg']}", field=where) from None
+
+
+def is_one_off(schedule: str) -> bool:
+    """Whether a schedule is one time (ISO), not a recurring cron expression."""
+    try:
+        datetime.fromisoformat(schedule)
+    except ValueError:
+        return False
+    return True
 
 
 def next_run(schedule: str, after: datetime) -> datetime | None:
@@ -167,6 +202,17 @@ def create_campaign(store: Store, doc: dict[str, Any], *, now: datetime | None =
         raise InvalidInput("two variants have the same name", field="variants")
     for variant in spec.variants:
         get_template(store, variant.template)
+        for segment, template in variant.by_segment:
+            get_segment(store, segment)
+            get_template(store, template)
+    for step in spec.steps:
+        get_template(store, step.template)
+        if step.only_segment:
+            get_segment(store, step.only_segment)
+    if spec.steps and spec.schedule and next_run(spec.schedule, now) is not None \
+            and not is_one_off(spec.schedule):
+        raise InvalidInput("a recurring campaign cannot be a journey: give the steps to a "
+                           "one-off or triggered campaign", field="steps")
     if spec.trigger is not None:
         causes = [c for c in (spec.trigger.event, spec.trigger.on_enter, spec.trigger.on_exit)
                   if c]

@@ -3,6 +3,7 @@ its reason) and their own signed unsubscribe link, put into a template."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tailored.campaigns.offers import CODE_LENGTH, coupon_for
@@ -34,11 +35,15 @@ def unsubscribe_url(store: Store, settings: Settings, profile_id: str, *, channe
 
 
 def render_for(store: Store, models: ModelStore, settings: Settings,
-               template: MessageTemplate, person: str, *, channel: str = "email",
-               campaign: str | None = None) -> Rendered:
-    """``template`` for ``person`` (any of their ids); :class:`NotFound` for an unknown one."""
+               template: MessageTemplate | Callable[[list[str]], MessageTemplate],
+               person: str, *, channel: str = "email", campaign: str | None = None
+               ) -> Rendered:
+    """``template`` for ``person`` (any of their ids); :class:`NotFound` for an unknown one.
+    ``template`` may be a choice by the person's current segments (variants per segment)."""
     profile = with_live(store, store.profile(person))
     pid = str(profile["profile_id"])
+    if not isinstance(template, MessageTemplate):
+        template = template(list(profile.get("segments") or []))
     loaded: dict[str | None, Any] = {}
 
     def recommendations(k: int = 4, model: str | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ import numpy as np
 import sqlalchemy as sa
 
 from tailored.campaigns.definitions import get_campaign
-from tailored.campaigns.offers import coupons_of
 from tailored.campaigns.experiments import (
     HOLDOUT,
     SRM_ALPHA,
@@ -30,6 +29,7 @@ from tailored.campaigns.experiments import (
     sample_size,
     srm_p_value,
 )
+from tailored.campaigns.offers import coupons_of
 from tailored.store.tables import events, outbox, profiles
 
 if TYPE_CHECKING:

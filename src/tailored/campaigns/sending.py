@@ -21,14 +21,15 @@ import html as html_lib
 import re
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from tailored.campaigns.audience import audience_members
-from tailored.campaigns.definitions import CampaignSpec, get_campaign, next_run
+from tailored.campaigns.audience import audience_members, in_audience
+from tailored.campaigns.definitions import CampaignSpec, get_campaign, is_one_off, next_run
 from tailored.campaigns.eligibility import REASONS, judge
 from tailored.campaigns.experiments import HOLDOUT, assign
 from tailored.campaigns.outbox import (
@@ -104,15 +105,20 @@ def enqueue(store: Store, settings: Settings, spec: CampaignSpec, people: list[s
     variants = [(v.name, v.weight) for v in spec.variants]
     for i in range(0, len(people), _BATCH):
         verdicts = judge(store, settings, spec, people[i:i + _BATCH], step=step, now=now)
+        timing = _best_times(store, settings, spec, verdicts, now) if spec.best_time else {}
         rows = []
         for v in verdicts:
+            if v.reason is None and v.existing is None and v.profile_id in timing:
+                v = replace(v, reason="best_time", hold_until=timing[v.profile_id])
             counts[v.reason or "to_send"] += 1
-            if v.existing is not None or v.reason not in (None, "quiet_hours", "holdout"):
+            if v.existing is not None or v.reason not in (None, "quiet_hours", "holdout",
+                                                           "best_time"):
                 continue
             key = dedupe_key(spec.name, step, v.profile_id)
             variant = assign(spec.name, v.profile_id, variants, spec.holdout)
             status = "holdout" if variant == HOLDOUT else (
-                "held" if v.reason == "quiet_hours" or due_at is not None else "queued")
+                "held" if v.reason in ("quiet_hours", "best_time") or due_at is not None
+                else "queued")
             rows.append({
                 "dedupe_key": key, "campaign": spec.name, "step": step,
                 "profile_id": v.profile_id, "variant": variant, "channel": spec.channel,
@@ -124,6 +130,33 @@ def enqueue(store: Store, settings: Settings, spec: CampaignSpec, people: list[s
             with store.transaction() as conn:
                 insert_rows(conn, rows)
     return counts
+
+
+def _best_times(store: Store, settings: Settings, spec: CampaignSpec, verdicts: list[Any],
+                now: datetime) -> dict[str, datetime]:
+    """When each person about to be sent should get it (only those to wait for)."""
+    from zoneinfo import ZoneInfo
+
+    from tailored.campaigns.eligibility import time_zones
+    from tailored.campaigns.outbox import person_ids
+    from tailored.campaigns.respect import zone
+    from tailored.campaigns.send_time import best_hours, next_at_hour
+
+    people = [v.profile_id for v in verdicts if v.reason is None and v.existing is None]
+    default = ZoneInfo(settings.quiet_hours_timezone)
+    with store.reading() as conn:
+        known = person_ids(conn, people)
+        zones = time_zones(conn, known)
+        hours = best_hours(conn, known, zones, default, now)
+    if not hours:
+        return {}
+    usual = Counter(hours.values()).most_common(1)[0][0]
+    out = {}
+    for pid in people:
+        at = next_at_hour(now, hours.get(pid, usual), zone(zones.get(pid), default))
+        if at > now:
+            out[pid] = at
+    return out
 
 
 class Delivery:
@@ -188,9 +221,16 @@ class Delivery:
 
     def _message(self, spec: CampaignSpec, row: Any) -> OutgoingMessage:
         variant = next((v for v in spec.variants if v.name == row.variant), spec.variants[0])
-        rendered = render_for(self.store, self.models, self.settings,
-                              self._template(variant.template), row.profile_id,
-                              channel=spec.channel, campaign=spec.name)
+        if 0 < row.step <= len(spec.steps):
+            chosen = spec.steps[row.step - 1].template
+            rendered = render_for(self.store, self.models, self.settings,
+                                  self._template(chosen), row.profile_id,
+                                  channel=spec.channel, campaign=spec.name)
+        else:
+            rendered = render_for(self.store, self.models, self.settings,
+                                  lambda segments: self._template(
+                                      variant.template_for(segments)),
+                                  row.profile_id, channel=spec.channel, campaign=spec.name)
         unsubscribe = unsubscribe_url(self.store, self.settings,
                                       self.store.find_profile(row.profile_id),
                                       channel=spec.channel, campaign=spec.name)
@@ -243,6 +283,8 @@ class Delivery:
             reason = self._still_allowed(spec, row)
         except NotFound:
             reason = "erased"
+        if reason is None:
+            reason = self._journey_stop(spec, row)
         if reason is None and spec.trigger is not None and unless_happened(
                 self.store, spec, row.profile_id, row.trigger_message_id):
             reason = f"{spec.trigger.unless} came within the window"
@@ -262,9 +304,12 @@ class Delivery:
             except TailoredError as exc:  # the channel is not configured
                 outcome = Outcome("retry", str(exc))
         if outcome.status == "sent":
+            sent_at = datetime.now(UTC)
             self._finish(row, {"status": "sent", "attempts": attempts,
-                               "sent_at": datetime.now(UTC), "last_error": None})
+                               "sent_at": sent_at, "last_error": None})
             self.counts["sent"] += 1
+            if row.step < len(spec.steps):
+                self._next_step(spec, row, sent_at)
             return
         if outcome.status == "retry":
             after = self._retry_after(attempts, inline=inline)
@@ -282,6 +327,37 @@ class Delivery:
             self._suppress(row, outcome)
         self.counts[status] += 1
         self._note(row, outcome, retrying=False)
+
+    def _next_step(self, spec: CampaignSpec, row: Any, after: datetime) -> None:
+        """Queue the journey's next message, held until its wait is over."""
+        step = spec.steps[row.step]
+        key = dedupe_key(spec.name, row.step + 1, row.profile_id)
+        with self.store.transaction() as conn:
+            insert_rows(conn, [{
+                "dedupe_key": key, "campaign": spec.name, "step": row.step + 1,
+                "profile_id": row.profile_id, "variant": row.variant,
+                "channel": spec.channel, "transactional": spec.transactional,
+                "status": "held", "due_at": after + timedelta(seconds=step.wait_seconds),
+                "message_id": message_id_for(key, _domain(self.settings)),
+                "address": row.address, "attempts": 0,
+                "trigger_message_id": row.trigger_message_id, "created_at": after}])
+
+    def _journey_stop(self, spec: CampaignSpec, row: Any) -> str | None:
+        """For a journey's later step, why it does not go (None: it goes)."""
+        if not 0 < row.step <= len(spec.steps):
+            return None
+        step = spec.steps[row.step - 1]
+        pid = self.store.find_profile(row.profile_id)
+        if step.unless is not None:
+            began = _journey_start(self.store, spec.name, row.profile_id)
+            if began is not None and _did_since(self.store, pid, step.unless, began):
+                return f"journey ended: {step.unless} happened"
+        if step.only_segment is not None and not in_audience(
+                self.store, pid, segment=step.only_segment):
+            if row.step < len(spec.steps):  # the journey goes on without this step
+                self._next_step(spec, row, datetime.now(UTC))
+            return f"not in {step.only_segment}: step skipped"
+        return None
 
     def _note(self, row: Any, outcome: Outcome, *, retrying: bool) -> None:
         if len(self.errors) < _ERRORS_SHOWN:
@@ -320,6 +396,8 @@ def send_campaign(store: Store, settings: Settings, models: ModelStore, name: st
     people = audience_members(store, settings, segment=spec.segment, rule=spec.rule)
     counts = enqueue(store, settings, spec, people, step=step, now=now, dry_run=dry_run)
     skipped = {reason: counts.get(reason, 0) for reason in REASONS}
+    if spec.best_time:  # held for each person's best hour: the worker sends them
+        skipped["best_time"] = counts.get("best_time", 0)
     result: dict[str, Any] = {"campaign": name, "audience": len(people), "sent": 0,
                               "failed": 0, "skipped": skipped, "dry_run": dry_run}
     if not people:
@@ -413,15 +491,26 @@ def run_scheduled(store: Store, settings: Settings, models: ModelStore, *,
         if took:
             # A recurring campaign's every run is a step of its own (its minute), so it
             # reaches a person once per run; a one-off's is step 0, as `campaign send`.
-            recurring = spec.schedule is not None and not _is_iso(spec.schedule)
+            recurring = spec.schedule is not None and not is_one_off(spec.schedule)
             step = int(at.timestamp() // 60) if recurring else 0
             results.append(send_campaign(store, settings, models, name, step=step))
     return results
 
 
-def _is_iso(schedule: str) -> bool:
-    try:
-        datetime.fromisoformat(schedule)
-    except ValueError:
-        return False
-    return True
+
+def _journey_start(store: Store, campaign: str, profile_id: str) -> datetime | None:
+    from tailored.store.tables import outbox
+
+    with store.reading() as conn:
+        return conn.scalar(sa.select(outbox.c.sent_at).where(
+            outbox.c.campaign == campaign, outbox.c.step == 0,
+            outbox.c.profile_id == profile_id))
+
+
+def _did_since(store: Store, profile_id: str, event: str, since: datetime) -> bool:
+    from tailored.store.tables import events
+
+    with store.reading() as conn:
+        return bool(conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.profile_id == profile_id, events.c.event == event,
+            events.c.timestamp >= since)))

@@ -20,13 +20,46 @@ campaign_app = typer.Typer(
     no_args_is_help=True)
 
 
-def _variants(template: str, variant: list[str]) -> list[dict[str, Any]]:
-    out = [{"name": "main" if not variant else "A", "template": template}]
-    for spec in variant:
+def _pairs(option: str, values: list[str], what: str) -> list[tuple[str, str]]:
+    out = []
+    for spec in values:
         name, sep, tmpl = spec.partition("=")
         if not sep or not name.strip() or not tmpl.strip():
-            raise InvalidInput(f"--variant: {spec!r} is not NAME=TEMPLATE", field="variant")
-        out.append({"name": name.strip(), "template": tmpl.strip()})
+            raise InvalidInput(f"{option}: {spec!r} is not {what}", field=option.lstrip("-"))
+        out.append((name.strip(), tmpl.strip()))
+    return out
+
+
+def _variants(template: str, variant: list[str], template_for: list[str]
+              ) -> list[dict[str, Any]]:
+    by_segment = _pairs("--template-for", template_for, "SEGMENT=TEMPLATE")
+    out = [{"name": "main" if not variant else "A", "template": template}]
+    out += [{"name": n, "template": t}
+            for n, t in _pairs("--variant", variant, "NAME=TEMPLATE")]
+    return [{**v, "by_segment": by_segment} for v in out]
+
+
+def _steps(steps: list[str]) -> list[dict[str, Any]]:
+    from tailored.campaigns.definitions import parse_duration
+
+    out = []
+    for i, text in enumerate(steps, 1):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--step {i} is not JSON: {exc.msg}", field="step") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("wait"), str) \
+                or not isinstance(doc.get("template"), str):
+            raise InvalidInput(f"--step {i}: give {{\"wait\": \"2d\", \"template\": \"T\"}} "
+                               "and optionally \"unless\": EVENT, \"only_segment\": SEG",
+                               field="step")
+        unknown = set(doc) - {"wait", "template", "unless", "only_segment"}
+        if unknown:
+            raise InvalidInput(f"--step {i}: unknown key {sorted(unknown)[0]!r}",
+                               field="step")
+        out.append({"wait_seconds": parse_duration(doc["wait"], field="step.wait"),
+                    "template": doc["template"], "unless": doc.get("unless"),
+                    "only_segment": doc.get("only_segment")})
     return out
 
 
@@ -70,6 +103,16 @@ def create(
         "exempt from frequency caps and quiet hours.")] = False,
     webhook_url: Annotated[str | None, typer.Option(
         "--webhook-url", help="For --channel webhook: where the signed JSON goes.")] = None,
+    template_for: Annotated[list[str] | None, typer.Option(
+        "--template-for", help="People in a segment get another template: SEGMENT=TEMPLATE "
+        "(repeat; the first segment they are in decides).")] = None,
+    step: Annotated[list[str] | None, typer.Option(
+        "--step", help="A journey's next message, as JSON: {\"wait\": \"2d\", \"template\": "
+        "\"reminder\", \"unless\": \"Order Completed\", \"only_segment\": \"vip\"} "
+        "(repeat, in order).")] = None,
+    best_time: Annotated[bool, typer.Option(
+        "--best-time", help="Send each person at the hour they are usually active (their "
+        "opens and events, in their time zone), within 24 h.")] = False,
     consent_channel: Annotated[str | None, typer.Option(
         "--consent-channel", help="The consent category needed (default: the channel's "
         "own; e.g. sms for a webhook to an SMS service).")] = None,
@@ -94,7 +137,9 @@ def create(
     elif unless or within or delay:
         raise InvalidInput("--unless, --within and --delay go with a trigger (--trigger, "
                            "--on-enter or --on-exit)", field="trigger")
-    doc = {"name": name, "channel": channel, "variants": _variants(template, variant or []),
+    doc = {"name": name, "channel": channel,
+           "variants": _variants(template, variant or [], template_for or []),
+           "steps": _steps(step or []), "best_time": best_time,
            "segment": segment, "rule": rule_doc, "holdout": holdout, "goal": goal,
            "goal_days": goal_days, "trigger": trig, "schedule": schedule,
            "transactional": transactional, "webhook_url": webhook_url,
@@ -180,6 +225,31 @@ def report(
                     "the sizes the design asked; do not trust the lift", markup=False)
 
     emit(ctx, as_json, data, render)
+
+
+@campaign_app.command("sample-size")
+def sample_size_cmd(
+    ctx: typer.Context,
+    baseline: Annotated[float, typer.Option(
+        "--baseline", help="The conversion rate without the message (0.04).")],
+    lift: Annotated[float, typer.Option(
+        "--lift", help="The smallest relative lift worth finding (0.1 = +10 %).")],
+    holdout: Annotated[float, typer.Option(
+        "--holdout", help="The holdout's share of the two arms compared.")] = 0.5,
+    alpha: Annotated[float, typer.Option("--alpha", help="False-positive rate.")] = 0.05,
+    power: Annotated[float, typer.Option("--power", help="Chance to find the lift.")] = 0.8,
+    as_json: JsonOpt = False,
+) -> None:
+    """People needed to find a lift in conversion rate against the holdout."""
+    from tailored.campaigns.experiments import sample_size
+
+    need = sample_size(baseline, lift, alpha=alpha, power=power, holdout_share=holdout)
+    data = {"baseline": baseline, "lift": lift, "alpha": alpha, "power": power,
+            "holdout_share": holdout, **need}
+    emit(ctx, as_json, data, lambda c: c.print(
+        f"{need['total']:,} people: {need['per_variant']:,} sent, {need['holdout']:,} held "
+        f"out, to find {lift:+.0%} on {baseline:.2%} with power {power:.0%} at alpha "
+        f"{alpha:g}", markup=False, highlight=False))
 
 
 @campaign_app.command("list")
