@@ -487,3 +487,58 @@ def test_best_time_holds_each_person_for_their_usual_hour(sqlite_store: Store,
     for who, at in usual.items():
         when = due[f"{who}@example.com"]
         assert when.hour == at.hour and now < when <= now + timedelta(hours=24)
+
+
+def test_a_scheduled_campaign_is_sent_by_the_worker_when_due(sqlite_store: Store,
+                                                             smtp: SmtpServer) -> None:
+    from tailored.store.tables import campaigns
+
+    store = sqlite_store
+    _people(store, 2)
+    settings = _settings(store, smtp)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    _campaign(store, "later", schedule=at.isoformat())
+    _campaign(store, "weekly", schedule="0 9 * * MON")
+    models = open_models(store, settings.models_folder())
+    deliver_due(store, settings, models)
+    assert smtp.to() == []  # not yet
+    deliver_due(store, settings, models, now=at + timedelta(seconds=1))
+    assert sorted(smtp.to()) == ["c0@example.com", "c1@example.com"]
+    with store.reading() as conn:
+        rows = {r.name: r for r in conn.execute(sa.select(campaigns))}
+    assert rows["later"].next_run_at is None  # a one-off runs once
+    assert rows["weekly"].next_run_at.weekday() == 0 and rows["weekly"].next_run_at.hour == 9
+    with pytest.raises(InvalidInput, match="in the past"):
+        _campaign(store, "gone", schedule="2020-01-01T00:00:00+00:00")
+    with pytest.raises(InvalidInput, match="cron"):
+        _campaign(store, "bad", schedule="every monday")
+
+
+def test_thompson_allocation_moves_new_people_to_the_better_variant(
+        sqlite_store: Store, smtp: SmtpServer) -> None:
+    store = sqlite_store
+    _people(store, 40)
+    settings = _settings(store, smtp)
+    save_template(store, MessageTemplate("b", subject="B", html="<p>B</p>"))
+    define_segment(store, "first", {"trait": "first_name", "in": [
+        f"Name{i}" for i in range(20)]})
+    save_template(store, MessageTemplate("hi", subject="Hi", html="<p>Hi</p>"))
+    create_campaign(store, {"name": "ts", "channel": "email", "segment": "first",
+                            "allocation": "thompson",
+                            "variants": [{"name": "A", "template": "hi"},
+                                         {"name": "B", "template": "b"}]})
+    assert _send(store, settings, "ts")["sent"] == 20
+    # Everyone who got B bought; nobody who got A did.
+    with store.reading() as conn:
+        got_b = [r.profile_id for r in conn.execute(sa.select(outbox)
+                                                    .where(outbox.c.variant == "B"))]
+    Ingestor(store).ingest_events([
+        {"type": "track", "userId": store.profile(pid)["user_id"], "messageId": f"o{pid}",
+         "event": "Order Completed", "timestamp": datetime.now(UTC).isoformat(),
+         "properties": {"revenue": 5}} for pid in got_b])
+    define_segment(store, "first", {"trait": "first_name", "exists": True})
+    assert _send(store, settings, "ts")["sent"] == 20
+    with store.reading() as conn:
+        later = [r.variant for r in conn.execute(sa.select(outbox).where(
+            outbox.c.id > 20))]
+    assert later.count("B") >= 15

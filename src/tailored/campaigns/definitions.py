@@ -117,6 +117,9 @@ class CampaignSpec(_Frozen):
     #: Send each person at the hour they are usually active (their opens, else their events),
     #: within the next 24 hours.
     best_time: bool = False
+    #: How people not held out are split between variants: by their weights, or by Thompson
+    #: sampling on each variant's conversions so far (more to the one doing better).
+    allocation: Literal["fixed", "thompson"] = "fixed"
     #: The consent category the channel needs; by default the channel's own (email, push,
     #: webhook); an in-app message needs none (it shows inside the app the person uses).
     consent_channel: str | None = None

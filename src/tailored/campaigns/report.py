@@ -157,8 +157,16 @@ def campaign_report(store: Store, name: str) -> dict[str, Any]:
     shares = {v.name: (1 - spec.holdout) * v.weight / total_weight for v in spec.variants}
     if HOLDOUT in per:
         shares[HOLDOUT] = spec.holdout
-    srm = srm_p_value({a: per[a]["people"] for a in per}, shares) \
-        if all(s > 0 for s in shares.values()) else None
+    if spec.allocation == "thompson":
+        # Variants' shares move by design; only the holdout's share is fixed.
+        observed = {HOLDOUT: per[HOLDOUT]["people"],
+                    "sent": sum(per[v]["people"] for v in spec.variant_names())} \
+            if HOLDOUT in per else {}
+        srm = srm_p_value(observed, {HOLDOUT: spec.holdout, "sent": 1 - spec.holdout}) \
+            if observed else None
+    else:
+        srm = srm_p_value({a: per[a]["people"] for a in per}, shares) \
+            if all(s > 0 for s in shares.values()) else None
     report: dict[str, Any] = {
         "campaign": name, "channel": spec.channel, "goal": goal,
         "goal_days": spec.goal_days, "variants": list(per.values()), "lift": lifts,

@@ -102,7 +102,7 @@ def enqueue(store: Store, settings: Settings, spec: CampaignSpec, people: list[s
     reason, and ``to_send`` for those queued now."""
     counts: Counter[str] = Counter()
     domain = _domain(settings)
-    variants = [(v.name, v.weight) for v in spec.variants]
+    variants = _allocation(store, spec)
     for i in range(0, len(people), _BATCH):
         verdicts = judge(store, settings, spec, people[i:i + _BATCH], step=step, now=now)
         timing = _best_times(store, settings, spec, verdicts, now) if spec.best_time else {}
@@ -130,6 +130,25 @@ def enqueue(store: Store, settings: Settings, spec: CampaignSpec, people: list[s
             with store.transaction() as conn:
                 insert_rows(conn, rows)
     return counts
+
+
+def _allocation(store: Store, spec: CampaignSpec) -> list[tuple[str, float]]:
+    """The variants' weights for this send: as given, or by Thompson sampling on the
+    conversions each variant has had so far (seeded by the campaign: the same every time
+    within a run, so a person's assignment does not flip between retries)."""
+    fixed = [(v.name, v.weight) for v in spec.variants]
+    if spec.allocation != "thompson" or len(spec.variants) < 2:
+        return fixed
+    from tailored.campaigns.experiments import thompson_weights
+    from tailored.campaigns.report import campaign_report
+
+    arms = {v["variant"]: v for v in campaign_report(store, spec.name)["variants"]}
+    stats = {name: (int(arms.get(name, {}).get("converted", 0)),
+                    int(arms.get(name, {}).get("people", 0))) for name, _ in fixed}
+    seed = int.from_bytes(spec.name.encode()[:8].ljust(8, b"\0"), "big")
+    shares = thompson_weights(stats, seed=seed)
+    # Every variant keeps a little: an early unlucky one can still recover.
+    return [(name, max(shares[name], 0.05)) for name, _ in fixed]
 
 
 def _best_times(store: Store, settings: Settings, spec: CampaignSpec, verdicts: list[Any],

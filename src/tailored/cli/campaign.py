@@ -113,6 +113,9 @@ def create(
     best_time: Annotated[bool, typer.Option(
         "--best-time", help="Send each person at the hour they are usually active (their "
         "opens and events, in their time zone), within 24 h.")] = False,
+    allocation: Annotated[str, typer.Option(
+        "--allocation", help="fixed (the variants' shares) or thompson (more to the variant "
+        "converting better so far, at each send).")] = "fixed",
     consent_channel: Annotated[str | None, typer.Option(
         "--consent-channel", help="The consent category needed (default: the channel's "
         "own; e.g. sms for a webhook to an SMS service).")] = None,
@@ -139,7 +142,7 @@ def create(
                            "--on-enter or --on-exit)", field="trigger")
     doc = {"name": name, "channel": channel,
            "variants": _variants(template, variant or [], template_for or []),
-           "steps": _steps(step or []), "best_time": best_time,
+           "steps": _steps(step or []), "best_time": best_time, "allocation": allocation,
            "segment": segment, "rule": rule_doc, "holdout": holdout, "goal": goal,
            "goal_days": goal_days, "trigger": trig, "schedule": schedule,
            "transactional": transactional, "webhook_url": webhook_url,
