@@ -364,6 +364,7 @@ def measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path,
     gnu = GNU_TIME.exists()
     full = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(time_file), *cmd] if gnu else cmd
     with out_file.open("wb") as out, log.open("wb") as err:
+        started_at = time.time()
         t0 = time.perf_counter()
         proc = subprocess.Popen(full, env=env, cwd=cwd, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
@@ -384,7 +385,7 @@ def measured(cmd: list[str], env: dict[str, str], cwd: Path, log: Path,
         rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
         method = "os.wait4 (includes this process's RSS at the fork)"
     return {"seconds": wall, "peak_rss_mib": rss, "cpu_seconds": cpu, "rss_method": method,
-            "stdout": out_file.read_text()}
+            "started_at": started_at, "stdout": out_file.read_text()}
 
 
 def settings_env(db: str, smtp_url: str, folder: Path) -> dict[str, str]:
@@ -518,6 +519,8 @@ def run_sender(name: str, cmd: list[str], env: dict[str, str], folder: Path, sin
         "seconds": round(r["seconds"], 3), "msg_per_s": round(rate),
         "delivery_seconds": round(span, 3) if span is not None else None,
         "delivery_msg_per_s": round((got["messages"] - 1) / span) if span else None,
+        "first_message_after_s": round(got["first"] - r["started_at"], 3)
+        if got["first"] is not None else None,
         "peak_rss_mib": round(r["peak_rss_mib"], 1),
         "cpu_seconds": round(r["cpu_seconds"], 2),
         "cpu_us_per_msg": round(r["cpu_seconds"] / n * 1e6),

@@ -41,7 +41,8 @@ def trigger_warnings(store: Store, trigger: dict[str, Any]) -> list[str]:
     right — the first such event has not come yet — so it is kept)."""
     from tailored.segments.definitions import known_event_names
 
-    known = known_event_names(store)
+    # A call type names a trigger too (welcome on the first identify).
+    known = known_event_names(store) | {"identify", "page", "screen", "group", "alias"}
     out = []
     for key in ("event", "unless"):
         name = trigger.get(key)
