@@ -664,14 +664,15 @@ def memory_flatness(results: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def print_table(record: dict[str, Any]) -> None:
-    head = (f"{'audience':>9}{'ours s':>8}{'ours/s':>8}{'deliv/s':>9}{'plain/s':>9}"
+    head = (f"{'audience':>9}{'ours s':>8}{'1st msg':>8}{'ours/s':>8}{'deliv/s':>9}{'plain/s':>9}"
             f"{'ratio':>7}{'raw/s':>8}{'ours MiB':>10}{'plain MiB':>10}{'ours µs':>9}"
             f"{'plain µs':>9}{'sink s':>14}  load before → after   checks")
     print(head)
     print("-" * len(head))
     for r in record["results"]:
         o, p, w = r["ours"], r["peers"].get("plain", {}), r["peers"].get("raw", {})
-        print(f"{r['audience']:>9,}{o['seconds']:>8.1f}{o['msg_per_s']:>8,}"
+        print(f"{r['audience']:>9,}{o['seconds']:>8.1f}{o['first_message_after_s'] or 0:>8.1f}"
+              f"{o['msg_per_s']:>8,}"
               f"{o['delivery_msg_per_s'] or 0:>9,}{p.get('msg_per_s', 0):>9,}"
               f"{r['ratio_ours_over_plain'] or 0:>6.2f}×{w.get('msg_per_s', 0):>8,}"
               f"{o['peak_rss_mib']:>10.0f}{p.get('peak_rss_mib', 0):>10.0f}"
@@ -681,7 +682,8 @@ def print_table(record: dict[str, Any]) -> None:
               f"{' '.join(f'{x:.2f}' for x in r['load_after'])}   "
               f"{'ok' if r['checks_ok'] else 'FAILED'}")
     print("ours/s, plain/s, raw/s: N ÷ wall seconds of the sending process (start-up "
-          "included); deliv/s: ours at the sink, first to last message; µs: sender CPU per "
+          "included); 1st msg: seconds from ours' start to its first message at the sink; "
+          "deliv/s: ours at the sink, first to last message; µs: sender CPU per "
           "message; sink s: the sink's CPU seconds during ours/plain")
     for r in record["results"]:
         t = r["targets"]

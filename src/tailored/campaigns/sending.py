@@ -40,7 +40,8 @@ from tailored.campaigns.outbox import (
     message_id_for,
     sender_id,
 )
-from tailored.campaigns.personalise import render_for, unsubscribe_url
+from tailored.campaigns.personalise import people_for, render_for, unsubscribe_url
+from tailored.campaigns.signing import signing_key
 from tailored.campaigns.template_store import get_template
 from tailored.campaigns.tracking import Tracker
 from tailored.campaigns.triggers import unless_happened
@@ -54,11 +55,14 @@ if TYPE_CHECKING:
     from tailored.recommend.model_store import ModelStore
     from tailored.store import Store
 
-__all__ = ["Delivery", "deliver_due", "enqueue", "open_channel", "send_campaign"]
+__all__ = ["COMMIT_EVERY", "Delivery", "deliver_due", "enqueue", "open_channel", "send_campaign"]
 
 _BATCH = 1000
 _CLAIM = 200
 _ERRORS_SHOWN = 20
+#: Outcomes are committed every this many messages or this many seconds, whichever first.
+COMMIT_EVERY = 20
+COMMIT_SECONDS = 0.25
 
 
 def open_channel(name: str, settings: Settings, store: Store, spec: CampaignSpec | None = None
@@ -186,6 +190,10 @@ class Delivery:
         self.store, self.settings, self.models = store, settings, models
         self.owner = sender_id()
         self.tracker = Tracker(store, settings)
+        self.key = signing_key(store, settings)
+        self._pending: list[tuple[int, dict[str, Any]]] = []
+        self._flushed_at = time.monotonic()
+        self._people: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, Channel] = {}
         self._specs: dict[str, CampaignSpec] = {}
         self._templates: dict[str, MessageTemplate] = {}
@@ -240,19 +248,19 @@ class Delivery:
 
     def _message(self, spec: CampaignSpec, row: Any) -> OutgoingMessage:
         variant = next((v for v in spec.variants if v.name == row.variant), spec.variants[0])
+        chosen: Any
         if 0 < row.step <= len(spec.steps):
-            chosen = spec.steps[row.step - 1].template
-            rendered = render_for(self.store, self.models, self.settings,
-                                  self._template(chosen), row.profile_id,
-                                  channel=spec.channel, campaign=spec.name)
+            chosen = self._template(spec.steps[row.step - 1].template)
         else:
-            rendered = render_for(self.store, self.models, self.settings,
-                                  lambda segments: self._template(
-                                      variant.template_for(segments)),
-                                  row.profile_id, channel=spec.channel, campaign=spec.name)
-        unsubscribe = unsubscribe_url(self.store, self.settings,
-                                      self.store.find_profile(row.profile_id),
-                                      channel=spec.channel, campaign=spec.name)
+            def chosen(segments: list[str]) -> MessageTemplate:
+                return self._template(variant.template_for(segments))
+        profile = self._people.get(row.profile_id)
+        pid = profile["profile_id"] if profile else self.store.find_profile(row.profile_id)
+        unsubscribe = unsubscribe_url(self.store, self.settings, pid, channel=spec.channel,
+                                      campaign=spec.name, key=self.key)
+        rendered = render_for(self.store, self.models, self.settings, chosen, row.profile_id,
+                              channel=spec.channel, campaign=spec.name, profile=profile,
+                              key=self.key, unsubscribe=unsubscribe)
         if spec.channel == "email":
             rendered = type(rendered)(rendered.subject, self.tracker.instrument(
                 rendered.html, row.id, keep=(unsubscribe,)), rendered.text)
@@ -281,8 +289,20 @@ class Delivery:
         return min(30.0 * 2 ** max(attempts - self.settings.send_attempts_inline, 0), 3600.0)
 
     def run_rows(self, rows: list[Any], *, inline: bool) -> None:
-        for row in rows:
-            self._one(row, inline=inline)
+        # What the templates read, for the whole batch at once.
+        self._people = people_for(self.store, sorted({r.profile_id for r in rows}))
+        try:
+            for row in rows:
+                self._one(row, inline=inline)
+        finally:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record what became of the messages handled since the last flush."""
+        if self._pending:
+            mark(self.store, self._pending, self.owner)
+            self._pending = []
+        self._flushed_at = time.monotonic()
 
     def _one(self, row: Any, *, inline: bool) -> None:
         now = datetime.now(UTC)
@@ -384,7 +404,13 @@ class Delivery:
                                 "error": outcome.error, "retrying": retrying})
 
     def _finish(self, row: Any, values: dict[str, Any]) -> None:
-        mark(self.store, [(row.id, values)], self.owner)
+        # Recorded in small groups, each only after its messages went: a crash between a
+        # send and its group's commit sends at most that group again, with the same
+        # Message-IDs (one commit a message cost as much as the SMTP transaction itself).
+        self._pending.append((row.id, values))
+        if len(self._pending) >= COMMIT_EVERY or \
+                time.monotonic() - self._flushed_at >= COMMIT_SECONDS:
+            self.flush()
 
     def _suppress(self, row: Any, outcome: Outcome) -> None:
         if outcome.status != "bounced":
