@@ -27,6 +27,7 @@ from tailored.campaigns.templates import MessageTemplate
 from tailored.cli.app import app
 from tailored.ingest import Ingestor
 from tailored.realtime.webhooks.signing import SIGNATURE_HEADER, verify
+from tailored.segments.definitions import define_segment
 from tailored.store import Store
 from tailored.store.tables import events, outbox
 from tests.campaigns.smtp_server import SmtpServer
@@ -256,3 +257,54 @@ def test_cart_abandoned_is_sent_by_the_worker_unless_the_order_came(
     # The worker again: nobody twice.
     runner.invoke(app, ["worker", "--once", "--json"], env=env)
     assert smtp.to() == ["c0@example.com"]
+
+
+def test_back_in_stock_and_price_drop_reach_those_who_viewed_the_item(
+        sqlite_store: Store, smtp: SmtpServer) -> None:
+    from tailored.campaigns.sending import deliver_due
+    from tailored.campaigns.triggers import handle_item_changes
+    from tailored.catalog.model import Item
+    from tailored.recommend.model_store import open_models
+
+    store = sqlite_store
+    _people(store, 3)
+    settings = _settings(store, smtp)
+    store.upsert_items([Item(item_id="mug", title="Blue mug", price=20.0, available=False),
+                        Item(item_id="pot", title="Tea pot", price=30.0)])
+    now = datetime.now(UTC)
+    Ingestor(store).ingest_events([
+        {"type": "track", "userId": "c0", "event": "Product Viewed", "messageId": "v0",
+         "timestamp": (now - timedelta(days=2)).isoformat(),
+         "properties": {"product_id": "mug"}},
+        {"type": "track", "userId": "c1", "event": "Product Viewed", "messageId": "v1",
+         "timestamp": (now - timedelta(days=2)).isoformat(),
+         "properties": {"product_id": "pot"}},
+        {"type": "track", "userId": "c2", "event": "Product Viewed", "messageId": "v2",
+         "timestamp": (now - timedelta(days=60)).isoformat(),  # too long ago
+         "properties": {"product_id": "mug"}}])
+    save_template(store, MessageTemplate(
+        "item", subject="{{ item.title }} is back", html="<p>{{ item.title }} at "
+        "{{ item.price }}</p>"))
+    save_template(store, MessageTemplate(
+        "cheaper", subject="{{ item.title }} now {{ item.price }}", html="<p>Cheaper</p>"))
+    define_segment(store, "everyone", {"trait": "email", "exists": True})
+    for name, kind, template in (("restock", "back_in_stock", "item"),
+                                 ("drop", "price_drop", "cheaper")):
+        create_campaign(store, {"name": name, "channel": "email", "segment": "everyone",
+                                "trigger": {"item": kind},
+                                "variants": [{"name": "main", "template": template}]})
+    models = open_models(store, settings.models_folder())
+    assert handle_item_changes(store, settings) == 0  # nothing changed yet
+    store.upsert_items([Item(item_id="mug", title="Blue mug", price=20.0, available=True),
+                        Item(item_id="pot", title="Tea pot", price=25.0)])
+    assert handle_item_changes(store, settings) == 2
+    assert handle_item_changes(store, settings) == 0  # each change handled once
+    deliver_due(store, settings, models)
+    got = {rcpt: m["Subject"] for rcpt, m in smtp.received}
+    assert got == {"c0@example.com": "Blue mug is back", "c1@example.com": "Tea pot now 25.0"}
+    # A later drop of the same item reaches them again (each change is its own step).
+    store.upsert_items([Item(item_id="pot", title="Tea pot", price=20.0)])
+    assert handle_item_changes(store, settings) == 1
+    deliver_due(store, settings, models)
+    assert [m["Subject"] for rcpt, m in smtp.received if rcpt == "c1@example.com"] == [
+        "Tea pot now 25.0", "Tea pot now 20.0"]

@@ -74,14 +74,19 @@ class Trigger(_Frozen):
     event: str | None = None
     on_enter: str | None = None
     on_exit: str | None = None
+    #: A catalogue change: an item the person viewed (or added to a cart) within
+    #: ``viewed_days`` is back in stock, or cheaper.
+    item: Literal["back_in_stock", "price_drop"] | None = None
+    viewed_days: float = Field(default=30.0, gt=0, le=365)
     unless: str | None = None
     within_seconds: float | None = Field(default=None, gt=0)
     delay_seconds: float = Field(default=0.0, ge=0)
 
     def describe(self) -> str:
-        what = (f"event {self.event!r}" if self.event else
+        if self.item:
+            return f"a viewed item {self.item.replace('_', ' ')}"
+        return (f"event {self.event!r}" if self.event else
                 f"entering {self.on_enter!r}" if self.on_enter else f"leaving {self.on_exit!r}")
-        return what
 
 
 class Step(_Frozen):
@@ -217,11 +222,14 @@ def create_campaign(store: Store, doc: dict[str, Any], *, now: datetime | None =
         raise InvalidInput("a recurring campaign cannot be a journey: give the steps to a "
                            "one-off or triggered campaign", field="steps")
     if spec.trigger is not None:
-        causes = [c for c in (spec.trigger.event, spec.trigger.on_enter, spec.trigger.on_exit)
-                  if c]
+        causes = [c for c in (spec.trigger.event, spec.trigger.on_enter, spec.trigger.on_exit,
+                              spec.trigger.item) if c]
         if len(causes) != 1:
-            raise InvalidInput("a trigger has one cause: --trigger EVENT or --on-enter SEGMENT",
-                               field="trigger")
+            raise InvalidInput("a trigger has one cause: --trigger EVENT, --on-enter SEGMENT, "
+                               "--on-exit SEGMENT or --on-item KIND", field="trigger")
+        if spec.trigger.item and spec.steps:
+            raise InvalidInput("a catalogue-triggered campaign sends one message: no --step",
+                               field="steps")
         if (spec.trigger.unless is None) != (spec.trigger.within_seconds is None):
             raise InvalidInput("--unless and --within go together", field="unless")
         for seg in (spec.trigger.on_enter, spec.trigger.on_exit):

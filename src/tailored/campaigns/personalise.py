@@ -85,7 +85,8 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
                template: MessageTemplate | Callable[[list[str]], MessageTemplate],
                person: str, *, channel: str = "email", campaign: str | None = None,
                profile: dict[str, Any] | None = None, key: str | None = None,
-               unsubscribe: str | None = None) -> Rendered:
+               unsubscribe: str | None = None, item: dict[str, Any] | None = None
+               ) -> Rendered:
     """``template`` for ``person`` (any of their ids); :class:`NotFound` for an unknown one.
     ``template`` may be a choice by the person's current segments (variants per segment);
     ``profile`` (from :func:`people_for`) and ``key`` (the signing key) spare the reads."""
@@ -116,4 +117,4 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
                   segments=profile.get("segments") or [], profile_id=pid,
                   unsubscribe_url=unsubscribe or unsubscribe_url(
                       store, settings, pid, channel=channel, campaign=campaign, key=key),
-                  recommendations=recommendations, coupon=coupon)
+                  recommendations=recommendations, coupon=coupon, item=item)

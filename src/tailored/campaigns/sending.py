@@ -40,7 +40,12 @@ from tailored.campaigns.outbox import (
     message_id_for,
     sender_id,
 )
-from tailored.campaigns.personalise import people_for, render_for, unsubscribe_url
+from tailored.campaigns.personalise import (
+    ITEM_FIELDS,
+    people_for,
+    render_for,
+    unsubscribe_url,
+)
 from tailored.campaigns.signing import signing_key
 from tailored.campaigns.template_store import get_template
 from tailored.campaigns.tracking import Tracker
@@ -258,9 +263,14 @@ class Delivery:
         pid = profile["profile_id"] if profile else self.store.find_profile(row.profile_id)
         unsubscribe = unsubscribe_url(self.store, self.settings, pid, channel=spec.channel,
                                       campaign=spec.name, key=self.key)
+        item = None
+        if (row.trigger_message_id or "").startswith("item:"):
+            # A back-in-stock or price-drop message: the template reads the item as it is.
+            item = {**dict.fromkeys(ITEM_FIELDS),
+                    **self.store.get_item(row.trigger_message_id.removeprefix("item:"))}
         rendered = render_for(self.store, self.models, self.settings, chosen, row.profile_id,
                               channel=spec.channel, campaign=spec.name, profile=profile,
-                              key=self.key, unsubscribe=unsubscribe)
+                              key=self.key, unsubscribe=unsubscribe, item=item)
         if spec.channel == "email":
             rendered = type(rendered)(rendered.subject, self.tracker.instrument(
                 rendered.html, row.id, keep=(unsubscribe,)), rendered.text)

@@ -36,7 +36,7 @@ __all__ = ["CONTEXT_NAMES", "MessageTemplate", "Rendered", "check_part", "render
 
 #: What a template may read.
 CONTEXT_NAMES = ("traits", "live", "segments", "profile_id", "unsubscribe_url",
-                 "recommendations", "coupon")
+                 "recommendations", "coupon", "item")
 PARTS = ("subject", "html", "text")
 
 
@@ -135,17 +135,19 @@ def render(template: MessageTemplate, *, traits: Mapping[str, Any],
            live: Mapping[str, Any] | None, segments: Iterable[str], profile_id: str,
            unsubscribe_url: str,
            recommendations: Callable[..., list[dict[str, Any]]],
-           coupon: Callable[..., str] | None = None) -> Rendered:
+           coupon: Callable[..., str] | None = None,
+           item: Mapping[str, Any] | None = None) -> Rendered:
     """The template for one person. ``recommendations(k, model=None)`` gives their list
     (each item with its title, price, image, link and reason); ``coupon(days=14)`` the
-    person's own code for this campaign.
+    person's own code for this campaign; ``item`` the catalogue item a back-in-stock or
+    price-drop message is about (None otherwise).
 
     :class:`InvalidInput` when a part reads what this person lacks (a trait they do not
     have), or the sandbox refuses an operation; it names the part and the line."""
     context = {"traits": dict(traits), "live": dict(live or {}),
                "segments": list(segments), "profile_id": profile_id,
                "unsubscribe_url": unsubscribe_url, "recommendations": recommendations,
-               "coupon": coupon or _no_coupon}
+               "coupon": coupon or _no_coupon, "item": dict(item) if item else None}
     out: dict[str, str] = {}
     for part, source in template.parts():
         try:

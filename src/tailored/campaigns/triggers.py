@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from tailored.realtime.subscriptions import Notice
     from tailored.store import Store
 
-__all__ = ["install", "trigger_due_at", "trigger_fired", "trigger_warnings",
-           "unless_happened"]
+__all__ = ["INTEREST_EVENTS", "handle_item_changes", "install", "trigger_due_at",
+           "trigger_fired", "trigger_warnings", "unless_happened"]
 
 log = logging.getLogger("tailored.campaigns")
 
@@ -76,6 +76,8 @@ def _triggered(store: Store) -> list[CampaignSpec]:
 def _fires(spec: CampaignSpec, notice: Notice) -> bool:
     t = spec.trigger
     assert t is not None
+    if t.item is not None:
+        return False  # catalogue changes, not events: handle_item_changes
     if t.event is not None:
         return notice.name == t.event
     if t.on_enter is not None:
@@ -117,6 +119,51 @@ def trigger_fired(store: Store, settings: Settings, notice: Notice) -> int:
                          due_at=trigger_due_at(spec, notice.timestamp),
                          trigger_message_id=notice.message_id)
         queued += counts.get("to_send", 0)
+    return queued
+
+
+#: The events that say a person was interested in an item.
+INTEREST_EVENTS = ("Product Viewed", "Product Added", "Product Clicked")
+
+
+def handle_item_changes(store: Store, settings: Settings, *, now: datetime | None = None
+                        ) -> int:
+    """Hand each catalogue change not yet handled to the campaigns triggered by its kind:
+    the people who viewed the item within the campaign's window, in its audience, are
+    judged and queued (each change is a step of its own: a person hears of each item once).
+    Messages queued."""
+    from tailored.campaigns.audience import in_audience
+    from tailored.campaigns.sending import enqueue
+    from tailored.store.tables import item_changes
+
+    now = now or datetime.now(UTC)
+    specs = [s for s in _triggered(store) if s.trigger is not None and s.trigger.item]
+    with store.reading() as conn:
+        pending = conn.execute(sa.select(item_changes).where(
+            item_changes.c.handled_at.is_(None)).order_by(item_changes.c.id).limit(100)).all()
+    queued = 0
+    for change in pending:
+        with store.transaction() as conn:  # claimed once, whichever worker comes first
+            if not conn.execute(item_changes.update().where(
+                    item_changes.c.id == change.id, item_changes.c.handled_at.is_(None))
+                    .values(handled_at=now)).rowcount:
+                continue
+        for spec in specs:
+            assert spec.trigger is not None
+            if spec.trigger.item != change.kind:
+                continue
+            since = now - timedelta(days=spec.trigger.viewed_days)
+            product = events.c.properties["product_id"].as_string()
+            with store.reading() as conn:
+                viewers = sorted(set(conn.scalars(
+                    sa.select(events.c.profile_id).where(
+                        events.c.event.in_(INTEREST_EVENTS), events.c.timestamp >= since,
+                        product == change.item_id))))
+            people = [p for p in viewers
+                      if in_audience(store, p, segment=spec.segment, rule=spec.rule)]
+            counts = enqueue(store, settings, spec, people, step=int(change.id), now=now,
+                             trigger_message_id=f"item:{change.item_id}")
+            queued += counts.get("to_send", 0)
     return queued
 
 
@@ -172,6 +219,7 @@ def install(settings: Settings | None = None) -> None:
 
         s = settings_of()
         try:
+            handle_item_changes(store, s, now=now)
             deliver_due(store, s, open_models(store, s.models_folder()), now=now)
         except Exception:  # the next turn tries again; a bad campaign must not stop the worker
             log.exception("campaigns: delivering due messages failed")

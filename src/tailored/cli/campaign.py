@@ -89,6 +89,11 @@ def create(
         "--on-enter", help="Send to a person when they enter this segment.")] = None,
     on_exit: Annotated[str | None, typer.Option(
         "--on-exit", help="Send to a person when they leave this segment.")] = None,
+    on_item: Annotated[str | None, typer.Option(
+        "--on-item", help="Send when an item the person viewed or added to a cart is "
+        "back-in-stock or has a price-drop.")] = None,
+    viewed_within: Annotated[str, typer.Option(
+        "--viewed-within", help="For --on-item: how recently they looked at it.")] = "30d",
     unless: Annotated[str | None, typer.Option(
         "--unless", help="...unless they do this event within --within.")] = None,
     within: Annotated[str | None, typer.Option(
@@ -132,8 +137,15 @@ def create(
             raise InvalidInput(f"--rule is not JSON: {exc.msg} (column {exc.colno})",
                                field="rule") from None
     trig = None
-    if trigger or on_enter or on_exit:
-        trig = {"event": trigger, "on_enter": on_enter, "on_exit": on_exit,
+    item = None
+    if on_item is not None:
+        item = on_item.replace("-", "_")
+        if item not in ("back_in_stock", "price_drop"):
+            raise InvalidInput(f"--on-item must be back-in-stock or price-drop, got {on_item!r}",
+                               field="on_item")
+    if trigger or on_enter or on_exit or item:
+        trig = {"event": trigger, "on_enter": on_enter, "on_exit": on_exit, "item": item,
+                "viewed_days": parse_duration(viewed_within, field="viewed_within") / 86400,
                 "unless": unless,
                 "within_seconds": parse_duration(within, field="within") if within else None,
                 "delay_seconds": parse_duration(delay, field="delay") if delay else 0.0}

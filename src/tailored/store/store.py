@@ -19,6 +19,7 @@ from tailored.store import reads
 from tailored.store.checkpoints import BackgroundCheckpoints
 from tailored.store.engine import create_store_engine, normalise_url, safe_url
 from tailored.store.erasure import Erasure, erase_matches, people_to_erase, truncate_wal
+from tailored.store.item_changes import record_item_changes
 from tailored.store.lookup import Match, every_match, first_match
 from tailored.store.migrate import current_revision, head_revision, upgrade
 from tailored.store.personal import PersonalCodec, PersonalData
@@ -172,8 +173,10 @@ class Store:
         } for it in batch]
         if conn is None:
             with self.transaction() as c:
+                record_item_changes(c, rows, now)
                 upsert(c, items, rows, ["item_id"], keep=["created_at"])
         else:
+            record_item_changes(conn, rows, now)
             upsert(conn, items, rows, ["item_id"], keep=["created_at"])
         return len(rows)
 

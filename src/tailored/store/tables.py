@@ -18,6 +18,7 @@ __all__ = [
     "history_changes",
     "identities",
     "inbox_messages",
+    "item_changes",
     "items",
     "live_profiles",
     "merges",
@@ -481,4 +482,19 @@ coupons = sa.Table(
     sa.Column("redeemed_at", UTCDateTime, nullable=True),
     sa.Column("order_message_id", sa.String(256), nullable=True),
     sa.UniqueConstraint("campaign", "profile_id"),
+)
+
+# Catalogue changes a person may want to hear about: an item back in stock (available again)
+# or cheaper. Written as items are upserted; the worker hands each to the campaigns
+# triggered by it once (handled_at), reaching the people who viewed the item.
+item_changes = sa.Table(
+    "item_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.String(256), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("old_price", sa.Float, nullable=True),
+    sa.Column("new_price", sa.Float, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("handled_at", UTCDateTime, nullable=True, index=True),
 )
