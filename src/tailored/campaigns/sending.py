@@ -502,10 +502,10 @@ def _quick_retry_pending(store: Store, name: str, now: datetime, settings: Setti
     from tailored.store.tables import outbox
 
     with store.reading() as conn:
-        return conn.scalar(sa.select(sa.func.count()).select_from(outbox).where(
+        return bool(conn.scalar(sa.select(sa.func.count()).select_from(outbox).where(
             outbox.c.campaign == name, outbox.c.status == "queued",
             outbox.c.attempts > 0, outbox.c.attempts < settings.send_attempts_inline,
-            outbox.c.due_at <= now + timedelta(seconds=5))) > 0
+            outbox.c.due_at <= now + timedelta(seconds=5))))
 
 
 def deliver_due(store: Store, settings: Settings, models: ModelStore, *,

@@ -181,10 +181,10 @@ def unless_happened(store: Store, spec: CampaignSpec, profile_id: str,
             return False
         if isinstance(at, str):
             at = datetime.fromisoformat(at).replace(tzinfo=UTC)
-        return conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+        return bool(conn.scalar(sa.select(sa.func.count()).select_from(events).where(
             events.c.profile_id == pid, events.c.event == t.unless,
             events.c.timestamp >= at,
-            events.c.timestamp <= at + timedelta(seconds=t.within_seconds))) > 0
+            events.c.timestamp <= at + timedelta(seconds=t.within_seconds))))
 
 
 _lock = threading.Lock()
@@ -208,7 +208,7 @@ def install(settings: Settings | None = None) -> None:
             from tailored.config import Settings
 
             state["settings"] = settings or Settings()
-        return state["settings"]  # type: ignore[no-any-return]
+        return state["settings"]
 
     def on_event(notice: Notice) -> None:
         trigger_fired(notice.store, settings_of(), notice)

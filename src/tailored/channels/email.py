@@ -67,9 +67,9 @@ def smtp_target(settings: Settings) -> SmtpTarget:
     return SmtpTarget(settings.smtp_url.get_secret_value())
 
 
-def _header(value: str) -> str | Header:
-    """ASCII as it is; anything else as an RFC 2047 encoded word (a subject in French)."""
-    return value if value.isascii() else Header(value, "utf-8")
+def _header(value: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words (a subject in French)."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 def _sender(value: str) -> str:

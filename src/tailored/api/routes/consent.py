@@ -63,5 +63,7 @@ async def consent(body: ConsentIn, store: StoreDep, ingestor: IngestorDep) -> di
     if report.accepted != 1:
         reason = report.rejected[0].reason if report.rejected else "not accepted"
         raise InvalidInput(f"consent not recorded: {reason}", field="body")
-    pid = await run_in_threadpool(store.find_profile, body.user_id or body.anonymous_id)
+    who = body.user_id or body.anonymous_id
+    assert who is not None  # checked by ConsentIn
+    pid = await run_in_threadpool(store.find_profile, who)
     return {"profile_id": pid, "recorded": body.category_preferences}
