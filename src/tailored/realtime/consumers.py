@@ -33,6 +33,8 @@ class Batch:
     events: Sequence[Any] = ()  # store rows (id, message_id, profile_id, type, event, ...)
     moved: Sequence[tuple[str, str]] = ()  # (from_profile, into_profile) merges and relinks
     erased: Sequence[str] = ()
+    #: Read from the store's log with more of it still to read (a catch-up on a backlog).
+    backlog: bool = False
 
     @property
     def profile_ids(self) -> set[str]:
@@ -78,10 +80,21 @@ class LiveProfileConsumer:
     name = "live_profile"
     transactional = True
 
+    def __init__(self) -> None:
+        # People left stale by a catch-up a crash cut short are looked for once at start;
+        # afterwards only when this consumer deferred some (the look is a table scan).
+        self._maybe_stale = True
+
     def handle(self, ctx: Context, batch: Batch) -> dict[str, int]:
         assert ctx.conn is not None
         live = LiveProfiles(ctx.conn, ctx.handled)
-        changed = live.apply(batch.events, [p for pair in batch.moved for p in pair])
+        changed = live.apply(batch.events, [p for pair in batch.moved for p in pair],
+                             defer_late=batch.backlog)
+        if live.deferred:
+            self._maybe_stale = True
+        if not batch.backlog and self._maybe_stale:
+            changed |= live.recount_stale()
+            self._maybe_stale = False
         ctx.touched |= changed
         return {"events": len(batch.events), "profiles_updated": len(changed)}
 
@@ -100,6 +113,10 @@ class LiveSegmentsConsumer:
     def handle(self, ctx: Context, batch: Batch) -> dict[str, int]:
         people = sorted(batch.profile_ids - set(batch.erased))
         if not people:
+            return {}
+        if batch.backlog and hasattr(self.module, "mark_due"):
+            # More of the log to come: evaluated once by the due check, not once a batch.
+            self.module.mark_due(ctx.store, people, now=ctx.now)
             return {}
         # Who did what: people whose new events no live rule watches are left alone (a
         # person named only by a merge is not in it, so is always evaluated).

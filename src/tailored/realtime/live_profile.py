@@ -152,10 +152,18 @@ class LiveProfiles:
         self.conn = conn
         self.handled = handled  # whether an event id counts (handled before, or now)
         self.updated: set[str] = set()
+        self.deferred = 0  # people marked stale by this object
 
-    def apply(self, rows: Sequence[Any], moved: Iterable[str] = ()) -> set[str]:
+    def apply(self, rows: Sequence[Any], moved: Iterable[str] = (), *,
+              defer_late: bool = False) -> set[str]:
         """Count newly handled events; recompute the people merges and relinks touched
-        (``moved``: both sides of each). Returns the profiles whose row changed."""
+        (``moved``: both sides of each). Returns the profiles whose row changed.
+
+        An event older than the person's latest counted one means recounting them from
+        their history. With ``defer_late`` (a catch-up with more backlog to come: an import
+        read back in time order per person, batch after batch) the person is marked stale
+        instead and recounted once by :meth:`recount_stale` when the backlog is drained —
+        not once a batch, which made catching up on an import quadratic in history."""
         recompute = self._canonical(set(moved))
         by_person: dict[str, list[Any]] = {}
         for row in rows:
@@ -167,17 +175,24 @@ class LiveProfiles:
         out: list[dict[str, Any]] = []
         now = datetime.now(UTC)
         for pid in additive:
-            state = states.get(pid) or new_state()
-            late = False
-            for row in sorted(by_person[pid], key=_key):
-                if state["_last"] is not None and _key(row) < state["_last"]:
-                    late = True
-                    break
+            stored = states.get(pid)
+            if stored is not None and stored.get("_stale"):
+                if not defer_late:
+                    recompute.add(pid)
+                continue  # already waiting for its recount
+            state = stored or new_state()
+            ordered = sorted(by_person[pid], key=_key)
+            if state["_last"] is not None and _key(ordered[0]) < state["_last"]:
+                if defer_late and stored is not None:
+                    out.append({"profile_id": pid, "state": {**stored, "_stale": True},
+                                "updated_at": now})
+                    self.deferred += 1
+                else:
+                    recompute.add(pid)
+                continue
+            for row in ordered:
                 fold(state, row)
-            if late:
-                recompute.add(pid)
-            else:
-                out.append({"profile_id": pid, "state": state, "updated_at": now})
+            out.append({"profile_id": pid, "state": state, "updated_at": now})
         for pid in sorted(recompute):
             state = recount([r for r in _person_rows(self.conn, pid) if self.handled(r.id)])
             if state is None:
@@ -189,6 +204,14 @@ class LiveProfiles:
         changed = set(by_person) | recompute
         self.updated |= changed
         return changed
+
+    def recount_stale(self) -> set[str]:
+        """Recount everyone marked stale by a deferred late event; who was recounted."""
+        stale = list(self.conn.scalars(sa.select(live_profiles.c.profile_id).where(
+            live_profiles.c.state["_stale"].as_boolean().is_(True))))
+        if not stale:
+            return set()
+        return self.apply([], stale)
 
     def _canonical(self, pids: set[str]) -> set[str]:
         if not pids:

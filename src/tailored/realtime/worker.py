@@ -139,7 +139,8 @@ class Worker:
                 fresh = [r for r in read.rows if not pos.handled(r.id)]
                 step.rows = fresh
                 ids = {r.id for r in fresh}
-                batch = Batch(fresh, read.moved, read.erased)
+                batch = Batch(fresh, read.moved, read.erased,
+                              backlog=self._backlog(conn, change, read))
                 if batch:
                     ctx = Context(self.store, now, conn, touched=self.touched,
                                   ingestor=self.ingestor, from_bus=change is not None,
@@ -150,9 +151,10 @@ class Worker:
         with self.store.reading() as conn:
             pos = load_position(conn, consumer.name)
             read = self._read(conn, pos, change, upto)
+            backlog = self._backlog(conn, change, read)
         fresh = [r for r in read.rows if not pos.handled(r.id)]
         step.rows = fresh
-        batch = Batch(fresh, read.moved, read.erased)
+        batch = Batch(fresh, read.moved, read.erased, backlog=backlog)
         if batch:
             # Idempotent consumers work outside the position's transaction: a crash between
             # the two repeats the batch, never skips it.
@@ -162,6 +164,12 @@ class Worker:
         with self.store.transaction(lock=_lock(consumer)) as conn:
             self._move(conn, load_position(conn, consumer.name), {r.id for r in fresh}, read)
         return len(fresh), bool(read.rows) or read.merge_top is not None
+
+    def _backlog(self, conn: sa.Connection, change: Change | None, read: _Read) -> bool:
+        """Whether a catch-up read a full batch with more of the log behind it."""
+        if change is not None or len(read.rows) < self.batch_size:
+            return False
+        return int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0) > read.rows[-1].id
 
     def _pending(self, consumer: Consumer, upto: End | None = None) -> bool:
         """Whether the log holds anything past the consumer's position (read only: an idle

@@ -37,6 +37,7 @@ from tailored.segments.person import PersonView, evaluate
 from tailored.segments.person_data import person_metrics
 from tailored.segments.rules import parse_rule
 from tailored.store.tables import profiles, segment_due, segment_membership, segments
+from tailored.store.writes import upsert
 
 if TYPE_CHECKING:
     from tailored.ingest import Ingestor
@@ -118,6 +119,25 @@ def set_live(store: Store, name: str, live: bool, *, now: datetime) -> dict[str,
                                   .where(segment_due.c.segment == name)) or 0)
     return {"segment": name, "live": live, "live_since": since if live else None,
             "due": due}
+
+
+def mark_due(store: Store, profile_ids: Iterable[str], *, now: datetime) -> int:
+    """Make these people due now for every live segment: evaluated by the next due check
+    rather than at once. A catch-up on a backlog does this: evaluating a person after each
+    batch of their history reads that history batch after batch (quadratic in it); the due
+    check evaluates them once, with everything handled by then. People marked."""
+    now = _aware(now)
+    ids = sorted({str(i) for i in profile_ids})
+    if not ids:
+        return 0
+    with store.transaction() as conn:
+        names = list(conn.scalars(sa.select(segments.c.name)
+                                  .where(segments.c.live_since.is_not(None))))
+        if not names:
+            return 0
+        rows = [{"segment": n, "profile_id": p, "due_at": now} for n in names for p in ids]
+        upsert(conn, segment_due, rows, ["segment", "profile_id"])
+    return len(ids)
 
 
 def due_people(store: Store, *, now: datetime) -> list[str]:
