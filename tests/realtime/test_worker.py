@@ -190,3 +190,43 @@ def test_worker_once_keeps_live_segments_and_counts_their_events(tmp_path: Path)
     with Store.open(db) as store:
         live, recounted = live_vs_recount(store)
     assert live == recounted
+
+
+def test_a_catch_up_recounts_late_history_once_not_once_a_batch(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """An import read back out of time order, batch after batch: people are marked stale
+    (live profiles) or due (live segments) while more of the log is to come, and recounted
+    or evaluated once when it is drained — the result is the recount's, exactly."""
+    from tailored.realtime import live_profile
+    from tailored.segments.definitions import define_segment
+    from tailored.segments.live import set_live
+
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        t0 = datetime(2026, 11, 1, tzinfo=UTC)
+        # Each chunk holds older events than the one before, for the same two people.
+        for chunk in range(6):
+            Ingestor(store).ingest_events([
+                {"type": "track", "userId": who, "event": "Product Viewed",
+                 "messageId": f"{who}-{chunk}-{i}",
+                 "timestamp": (t0 - timedelta(days=chunk, minutes=i)).isoformat(),
+                 "properties": {"product_id": f"p{i}"}}
+                for who in ("ann", "bob") for i in range(10)])
+        define_segment(store, "viewers", {"event": "Product Viewed", "count": {">=": 50}})
+        set_live(store, "viewers", True, now=datetime.now(UTC))
+        recounts: list[str] = []
+        real = live_profile.recount
+
+        def counting(rows: Any) -> Any:
+            recounts.append("x")
+            return real(rows)
+
+        monkeypatch.setattr(live_profile, "recount", counting)
+        report = Worker(store, batch_size=20).run_once()
+        assert report["events"] >= 120  # and the Segment Entered events it recorded
+        assert len(recounts) <= 2  # once per person, not once per batch
+        live, recounted = live_vs_recount(store)
+        assert live == recounted and not any(s.get("_stale") for s in live.values())
+        assert report["segments_entered"] == 2
+    finally:
+        store.close()
