@@ -543,3 +543,36 @@ def test_thompson_allocation_moves_new_people_to_the_better_variant(
         later = [r.variant for r in conn.execute(sa.select(outbox).where(
             outbox.c.id > 20))]
     assert later.count("B") >= 15
+
+
+def test_a_merge_neither_repeats_a_message_nor_loses_the_assignment(
+        store: Store, smtp: SmtpServer) -> None:
+    _people(store, 6)
+    # Each person also browsed anonymously on another device: a profile of its own.
+    Ingestor(store).ingest_events([
+        {"type": "track", "anonymousId": f"anon-{i}", "event": "Product Viewed",
+         "messageId": f"v{i}", "timestamp": T0} for i in range(6)])
+    settings = _settings(store, smtp)
+    _campaign(store, holdout=0.3)
+    first = _send(store, settings)
+    merges_before = store.stats()["merges"]
+    # They log in there: the two profiles of each person merge.
+    Ingestor(store).ingest_events([
+        {"type": "identify", "userId": f"c{i}", "anonymousId": f"anon-{i}",
+         "messageId": f"m{i}", "timestamp": T0} for i in range(6)])
+    assert store.stats()["merges"] >= merges_before + 6
+    again = _send(store, settings)
+    assert again["sent"] == 0 and len(smtp.to()) == first["sent"]
+    assert again["skipped"]["holdout"] == first["skipped"]["holdout"]
+    assert again["skipped"]["already_sent"] == first["sent"]
+
+
+def test_send_rate_throttles_each_channel(sqlite_store: Store, smtp: SmtpServer) -> None:
+    import time
+
+    _people(sqlite_store, 6)
+    settings = _settings(sqlite_store, smtp, send_rate=20.0)
+    _campaign(sqlite_store)
+    started = time.monotonic()
+    assert _send(sqlite_store, settings)["sent"] == 6
+    assert time.monotonic() - started >= 5 / 20.0  # six messages at 20 a second
