@@ -187,6 +187,18 @@ def unless_happened(store: Store, spec: CampaignSpec, profile_id: str,
             events.c.timestamp <= at + timedelta(seconds=t.within_seconds))))
 
 
+def _work_due(store: Store, now: datetime) -> bool:
+    """Whether the outbox, a schedule or the catalogue has anything for the worker now."""
+    from tailored.campaigns.outbox import SENDABLE
+    from tailored.store.tables import item_changes, outbox
+
+    with store.reading() as conn:
+        return bool(conn.scalar(sa.select(
+            sa.exists().where(outbox.c.status.in_(SENDABLE), outbox.c.due_at <= now)
+            | sa.exists().where(campaigns.c.next_run_at <= now)
+            | sa.exists().where(item_changes.c.handled_at.is_(None)))))
+
+
 _lock = threading.Lock()
 _installed: list[bool] = []
 
@@ -214,6 +226,8 @@ def install(settings: Settings | None = None) -> None:
         trigger_fired(notice.store, settings_of(), notice)
 
     def on_due(store: Store, now: datetime) -> None:
+        if not _work_due(store, now):  # the common case: a look, no imports, no work
+            return
         from tailored.campaigns.sending import deliver_due
         from tailored.recommend.model_store import open_models
 
