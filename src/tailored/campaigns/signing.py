@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from tailored.errors import InvalidInput
-from tailored.store.tables import store_secrets
+from tailored.store.secrets import kept_secret
 
 if TYPE_CHECKING:
     from tailored.config import Settings
@@ -35,20 +33,7 @@ def signing_key(store: Store, settings: Settings) -> str:
     """The key links are signed with: the setting, else the store's own (made once)."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
-    with store.reading() as conn:
-        value = conn.scalar(sa.select(store_secrets.c.value)
-                            .where(store_secrets.c.name == _KEY_NAME))
-    if value is not None:
-        return str(value)
-    with store.transaction() as conn:
-        # Another process may have made it meanwhile: the first one made stays.
-        value = conn.scalar(sa.select(store_secrets.c.value)
-                            .where(store_secrets.c.name == _KEY_NAME))
-        if value is None:
-            value = secrets.token_urlsafe(48)
-            conn.execute(store_secrets.insert().values(name=_KEY_NAME, value=value,
-                                                       created_at=datetime.now(UTC)))
-    return str(value)
+    return kept_secret(store, _KEY_NAME, lambda: secrets.token_urlsafe(48))
 
 
 class Signer:

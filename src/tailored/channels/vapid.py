@@ -11,19 +11,17 @@ key is never printed, logged or answered; only :func:`application_server_key` le
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 
 from tailored.errors import InvalidInput
-from tailored.store.tables import store_secrets
+from tailored.store.secrets import kept_secret
 
 if TYPE_CHECKING:
     from tailored.config import Settings
@@ -57,22 +55,11 @@ def _parse(text: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _stored_key(store: Store) -> str:
-    with store.reading() as conn:
-        value = conn.scalar(sa.select(store_secrets.c.value)
-                            .where(store_secrets.c.name == _KEY_NAME))
-    if value is not None:
-        return str(value)
-    with store.transaction() as conn:
-        # Another process may have made it meanwhile: the first one made stays, since
-        # browsers subscribed with it.
-        value = conn.scalar(sa.select(store_secrets.c.value)
-                            .where(store_secrets.c.name == _KEY_NAME))
-        if value is None:
-            key = ec.generate_private_key(ec.SECP256R1())
-            value = _b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-            conn.execute(store_secrets.insert().values(name=_KEY_NAME, value=value,
-                                                       created_at=datetime.now(UTC)))
-    return str(value)
+    def make() -> str:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return _b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+    return kept_secret(store, _KEY_NAME, make)
 
 
 def vapid_key(store: Store, settings: Settings) -> Vapid:
