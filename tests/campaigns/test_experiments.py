@@ -156,9 +156,13 @@ def test_mean_lift_matches_a_hand_computation() -> None:
     df = (a + b) ** 2 / (a**2 / 3 + b**2 / 3)
     assert got["lift"] == pytest.approx(2 / 3)
     assert got["p_value"] == pytest.approx(2 * stats.t.sf(1.0 / math.sqrt(a + b), df))
-    # Delta method for m_t / m_c: Var = Var(m_t) / m_c^2 + m_t^2 Var(m_c) / m_c^4.
-    half = stats.t.ppf(0.975, df) * math.sqrt(a / 1.5**2 + 2.5**2 * b / 1.5**4)
-    assert got["ci95"] == pytest.approx([2 / 3 - half, 2 / 3 + half])
+    # Fieller for L = d / m, d = 1.0, m = 1.5: (d - L m)^2 <= t^2 (Var d - 2 L Cov + L^2
+    # Var m) with Var d = a + b, Var m = b, Cov(d, m) = -b (the control is both).
+    t2 = stats.t.ppf(0.975, df) ** 2
+    qa, qb, qc = 1.5**2 - t2 * b, -2 * (1.0 * 1.5 + t2 * b), 1.0 - t2 * (a + b)
+    root = math.sqrt(qb**2 - 4 * qa * qc)
+    assert got["ci95"] == pytest.approx([max((-qb - root) / (2 * qa), -1.0),
+                                         (-qb + root) / (2 * qa)])
     assert got["cuped"] is False and got["variance_reduction"] is None
 
 
@@ -295,3 +299,20 @@ def test_thompson_weights_favour_the_better_arm() -> None:
     with pytest.raises(InvalidInput) as caught:
         thompson_weights({"a": (5, 3)})
     assert caught.value.field == "stats"
+
+
+def test_mean_lift_interval_agrees_with_its_p_value() -> None:
+    """Fieller's interval holds 0 exactly when Welch's test does not reject."""
+    rng = np.random.default_rng(11)
+    disagree = 0
+    for _ in range(400):
+        n = int(rng.integers(30, 400))
+        t = rng.exponential(10, n) * (rng.random(n) < 0.1) * rng.uniform(0.5, 2.5)
+        c = rng.exponential(10, n) * (rng.random(n) < 0.1)
+        out = mean_lift(t, c)
+        low, high = out["ci95"]
+        if out["p_value"] is None or low is None or high is None:
+            continue
+        assert low >= -1.0  # revenue cannot fall by more than all of it
+        disagree += (low <= 0.0 <= high) != (out["p_value"] >= 0.05)
+    assert disagree == 0
