@@ -308,3 +308,44 @@ def test_back_in_stock_and_price_drop_reach_those_who_viewed_the_item(
     deliver_due(store, settings, models)
     assert [m["Subject"] for rcpt, m in smtp.received if rcpt == "c1@example.com"] == [
         "Tea pot now 25.0", "Tea pot now 20.0"]
+
+
+def test_triggers_over_redis_with_two_workers_send_each_welcome_once(
+        store_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tailored.realtime.redis_bus import RedisBus
+    from tailored.realtime.worker import Worker
+    from tests.realtime.test_redis_bus import RedisServer, _drain, _free_port
+
+    if __import__("shutil").which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    for name, value in {"TAILORED_SMTP_URL": smtp.url, "TAILORED_MAIL_FROM": "shop@example.com",
+                        "TAILORED_CONSENT_DEFAULT": "opt-out"}.items():
+        monkeypatch.setenv(name, value)
+    redis = RedisServer(_free_port())
+    redis.start()
+    try:
+        publisher = RedisBus(redis.url, prefix="camp")
+        a, b = (RedisBus(redis.url, prefix="camp", consumer=n) for n in "ab")
+        a.read(timeout=0.01)
+        with Store.open(store_url) as store:
+            _campaign(store, "welcome", trigger={"event": "identify"})
+            now = datetime.now(UTC).isoformat()
+            ingestor = Ingestor(store, chunk_size=2, publisher=publisher)
+            ingestor.ingest_events([
+                {"type": "identify", "userId": f"w{i}", "messageId": f"w{i}", "timestamp": now,
+                 "traits": {"email": f"w{i}@example.com", "first_name": f"W{i}"}}
+                for i in range(6)])
+            wa, wb = Worker(store), Worker(store)
+            assert _drain(a, wa) + _drain(b, wb) > 0
+            # Identified again (a second device): no second welcome.
+            ingestor.ingest_events([{"type": "identify", "userId": "w0", "messageId": "again",
+                                     "timestamp": now}])
+            _drain(a, wa)
+            _drain(b, wb)
+            wa.run_once()
+            wb.run_once()
+        for bus in (publisher, a, b):
+            bus.close()
+    finally:
+        redis.stop()
+    assert sorted(smtp.to()) == [f"w{i}@example.com" for i in range(6)]

@@ -213,14 +213,12 @@ def install(settings: Settings | None = None) -> None:
         if _installed:
             return
         _installed.append(True)
-    state: dict[str, Any] = {}
-
     def settings_of() -> Settings:
-        if "settings" not in state:
-            from tailored.config import Settings
+        from tailored.config import Settings
 
-            state["settings"] = settings or Settings()
-        return state["settings"]
+        # Read when needed (a triggered event, a due turn with work), not kept: cheap, and
+        # what the process's environment says now.
+        return settings or Settings()
 
     def on_event(notice: Notice) -> None:
         trigger_fired(notice.store, settings_of(), notice)
