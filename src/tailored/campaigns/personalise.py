@@ -16,7 +16,7 @@ from tailored.errors import InvalidInput
 from tailored.realtime.live_profile import public_view
 from tailored.realtime.profile_view import with_live
 from tailored.recommend import MAX_K, Filters
-from tailored.recommend.training import recommendations_for
+from tailored.recommend.training import check_catalog, with_item_fields
 from tailored.store.tables import live_profiles, profiles, segment_membership
 
 if TYPE_CHECKING:
@@ -85,28 +85,36 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
                template: MessageTemplate | Callable[[list[str]], MessageTemplate],
                person: str, *, channel: str = "email", campaign: str | None = None,
                profile: dict[str, Any] | None = None, key: str | None = None,
-               unsubscribe: str | None = None, item: dict[str, Any] | None = None
-               ) -> Rendered:
+               unsubscribe: str | None = None, item: dict[str, Any] | None = None,
+               models_cache: dict[str | None, Any] | None = None) -> Rendered:
     """``template`` for ``person`` (any of their ids); :class:`NotFound` for an unknown one.
     ``template`` may be a choice by the person's current segments (variants per segment);
-    ``profile`` (from :func:`people_for`) and ``key`` (the signing key) spare the reads."""
+    ``profile`` (from :func:`people_for`), ``key`` (the signing key) and ``models_cache``
+    (models loaded by earlier calls, by name) spare the reads of a campaign's many messages."""
     if profile is None:
         profile = with_live(store, store.profile(person))
     pid = str(profile["profile_id"])
     if not isinstance(template, MessageTemplate):
         template = template(list(profile.get("segments") or []))
-    loaded: dict[str | None, Any] = {}
+    loaded = models_cache if models_cache is not None else {}
+    lists: dict[tuple[int, str | None], list[dict[str, Any]]] = {}
 
     def recommendations(k: int = 4, model: str | None = None) -> list[dict[str, Any]]:
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InvalidInput(f"recommendations(k): k must be a whole number from 1 to "
                                f"{MAX_K}, got {k!r}", field="k")
+        if (k, model) in lists:  # the HTML and the text part show the same list
+            return lists[k, model]
         if model not in loaded:
-            loaded[model] = models.load(models.resolve(model, settings.default_model))
-        items = recommendations_for(loaded[model], store, pid, k, Filters())["items"]
+            recommender = models.load(models.resolve(model, settings.default_model))
+            check_catalog(recommender, store)  # once per model, not once a person
+            loaded[model] = recommender
+        items = with_item_fields(store, [r.to_dict() for r in loaded[model].recommend(
+            pid, k, Filters())])
         # Every field there for every item (None where the catalogue has nothing), so a
         # template may write {% if item.image_url %} and never fail on a missing key.
-        return [{**dict.fromkeys(ITEM_FIELDS), **item} for item in items]
+        lists[k, model] = [{**dict.fromkeys(ITEM_FIELDS), **item} for item in items]
+        return lists[k, model]
 
     def coupon(days: float = 14) -> str:
         if campaign is None:  # a preview: a sample, nothing stored

@@ -199,6 +199,7 @@ class Delivery:
         self._pending: list[tuple[int, dict[str, Any]]] = []
         self._flushed_at = time.monotonic()
         self._people: dict[str, dict[str, Any]] = {}
+        self._models: dict[str | None, Any] = {}  # loaded once for all the messages
         self._channels: dict[str, Channel] = {}
         self._specs: dict[str, CampaignSpec] = {}
         self._templates: dict[str, MessageTemplate] = {}
@@ -270,7 +271,8 @@ class Delivery:
                     **self.store.get_item(row.trigger_message_id.removeprefix("item:"))}
         rendered = render_for(self.store, self.models, self.settings, chosen, row.profile_id,
                               channel=spec.channel, campaign=spec.name, profile=profile,
-                              key=self.key, unsubscribe=unsubscribe, item=item)
+                              key=self.key, unsubscribe=unsubscribe, item=item,
+                              models_cache=self._models)
         if spec.channel == "email":
             rendered = type(rendered)(rendered.subject, self.tracker.instrument(
                 rendered.html, row.id, keep=(unsubscribe,)), rendered.text)
