@@ -86,11 +86,13 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
                person: str, *, channel: str = "email", campaign: str | None = None,
                profile: dict[str, Any] | None = None, key: str | None = None,
                unsubscribe: str | None = None, item: dict[str, Any] | None = None,
-               models_cache: dict[str | None, Any] | None = None) -> Rendered:
+               models_cache: dict[str | None, Any] | None = None,
+               item_cache: dict[str, dict[str, Any]] | None = None) -> Rendered:
     """``template`` for ``person`` (any of their ids); :class:`NotFound` for an unknown one.
     ``template`` may be a choice by the person's current segments (variants per segment);
-    ``profile`` (from :func:`people_for`), ``key`` (the signing key) and ``models_cache``
-    (models loaded by earlier calls, by name) spare the reads of a campaign's many messages."""
+    ``profile`` (from :func:`people_for`), ``key`` (the signing key), ``models_cache``
+    (models loaded by earlier calls, by name) and ``item_cache`` (catalogue fields read by
+    them) spare the reads of a campaign's many messages."""
     if profile is None:
         profile = with_live(store, store.profile(person))
     pid = str(profile["profile_id"])
@@ -110,7 +112,7 @@ def render_for(store: Store, models: ModelStore, settings: Settings,
             check_catalog(recommender, store)  # once per model, not once a person
             loaded[model] = recommender
         items = with_item_fields(store, [r.to_dict() for r in loaded[model].recommend(
-            pid, k, Filters())])
+            pid, k, Filters())], cache=item_cache)
         # Every field there for every item (None where the catalogue has nothing), so a
         # template may write {% if item.image_url %} and never fail on a missing key.
         lists[k, model] = [{**dict.fromkeys(ITEM_FIELDS), **item} for item in items]

@@ -200,6 +200,7 @@ class Delivery:
         self._flushed_at = time.monotonic()
         self._people: dict[str, dict[str, Any]] = {}
         self._models: dict[str | None, Any] = {}  # loaded once for all the messages
+        self._items: dict[str, dict[str, Any]] = {}  # catalogue fields, read once
         self._channels: dict[str, Channel] = {}
         self._specs: dict[str, CampaignSpec] = {}
         self._templates: dict[str, MessageTemplate] = {}
@@ -272,7 +273,7 @@ class Delivery:
         rendered = render_for(self.store, self.models, self.settings, chosen, row.profile_id,
                               channel=spec.channel, campaign=spec.name, profile=profile,
                               key=self.key, unsubscribe=unsubscribe, item=item,
-                              models_cache=self._models)
+                              models_cache=self._models, item_cache=self._items)
         if spec.channel == "email":
             rendered = type(rendered)(rendered.subject, self.tracker.instrument(
                 rendered.html, row.id, keep=(unsubscribe,)), rendered.text)

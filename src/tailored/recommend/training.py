@@ -120,32 +120,39 @@ def similar_for(recommender: Recommender, store: Store, item: str, k: int) -> di
 _URL_ATTRIBUTES = ("url", "link", "href")
 
 
-def with_item_fields(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_item_fields(store: Store, items: list[dict[str, Any]], *,
+                     cache: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """``items`` (dicts with ``item_id``) with each one's title, and its category, brand,
-    price, currency, image and page URL where the catalogue knows them."""
+    price, currency, image and page URL where the catalogue knows them. ``cache`` (item id
+    → fields) keeps what was read for the next call: a campaign reads each item once."""
     ids = [str(i["item_id"]) for i in items]
     if not ids:
         return items
-    with store.reading() as conn:
-        rows = {r.item_id: r for r in conn.execute(
-            sa.select(catalog_items.c.item_id, catalog_items.c.title, catalog_items.c.category,
-                      catalog_items.c.brand, catalog_items.c.price, catalog_items.c.currency,
-                      catalog_items.c.image_url, catalog_items.c.attributes)
-            .where(catalog_items.c.item_id.in_(ids)))}
-    out = []
-    for item in items:
-        row = rows.get(str(item["item_id"]))
-        fields: dict[str, Any] = {"title": None}
-        if row is not None:
-            attributes = row.attributes or {}
-            url = next((attributes[a] for a in _URL_ATTRIBUTES
-                        if isinstance(attributes.get(a), str)), None)
-            fields = {"title": row.title, "category": list(row.category or []) or None,
-                      "brand": row.brand, "price": row.price, "currency": row.currency,
-                      "image_url": row.image_url, "url": url}
-            fields = {k: v for k, v in fields.items() if v is not None or k == "title"}
-        out.append({**item, **fields})
-    return out
+    known = cache if cache is not None else {}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        with store.reading() as conn:
+            rows = {r.item_id: r for r in conn.execute(
+                sa.select(catalog_items.c.item_id, catalog_items.c.title,
+                          catalog_items.c.category, catalog_items.c.brand,
+                          catalog_items.c.price, catalog_items.c.currency,
+                          catalog_items.c.image_url, catalog_items.c.attributes)
+                .where(catalog_items.c.item_id.in_(missing)))}
+        for item_id in missing:
+            known[item_id] = _fields(rows.get(item_id))
+    return [{**item, **known[str(item["item_id"])]} for item in items]
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    if row is None:
+        return {"title": None}
+    attributes = row.attributes or {}
+    url = next((attributes[a] for a in _URL_ATTRIBUTES
+                if isinstance(attributes.get(a), str)), None)
+    fields = {"title": row.title, "category": list(row.category or []) or None,
+              "brand": row.brand, "price": row.price, "currency": row.currency,
+              "image_url": row.image_url, "url": url}
+    return {k: v for k, v in fields.items() if v is not None or k == "title"}
 
 
 class ModelCache:
