@@ -39,8 +39,9 @@ reports sent = audience = N, failed 0; the sink got N messages for N distinct ad
 every run; the sampled messages of ours have the subject, 4 items each with a reason, a
 text part and the unsubscribe headers. Targets (issue): ours >= 0.5 x plain, >= 1,000
 messages/s where the machine allows (plain well above 2,000/s), and peak memory flat in the
-audience size (read here as ours' peak RSS at the largest size <= 1.25 x that at the
-smallest, with the largest at least 3 x the smallest).
+audience size (read here as ours' peak RSS growing by at most 1 KiB a person from the
+smallest size to the largest, at least 3 x apart: a ratio of peak RSS would hide growth
+behind the ~260 MiB that start-up imports).
 
     .venv/bin/python benchmarks/campaign_send.py                      # 10k, 30k, 100k on SQLite
     .venv/bin/python benchmarks/campaign_send.py --sizes 2000,5000,10000
@@ -90,7 +91,7 @@ SUBJECT = "{{ traits.first_name }}, picked for you"
 K = 4
 TARGET_RATIO = 0.5
 TARGET_RATE = 1_000
-TARGET_RSS_GROWTH = 1.25
+TARGET_KIB_PER_PERSON = 1.0  # "flat": 100k more people add under ~100 MiB
 
 HTML = """<!doctype html>
 <html><body style="font-family: sans-serif">
@@ -659,8 +660,8 @@ def memory_flatness(results: list[dict[str, Any]]) -> dict[str, Any] | None:
              / (hi["audience"] - lo["audience"]))
     judged = hi["audience"] >= 3 * lo["audience"]
     return {"from": lo["audience"], "to": hi["audience"], "rss_growth": round(growth, 3),
-            "kib_per_person": round(slope, 2), "max_growth": TARGET_RSS_GROWTH,
-            "met": (growth <= TARGET_RSS_GROWTH) if judged else None}
+            "kib_per_person": round(slope, 2), "max_kib_per_person": TARGET_KIB_PER_PERSON,
+            "met": (slope <= TARGET_KIB_PER_PERSON) if judged else None}
 
 
 def print_table(record: dict[str, Any]) -> None:
@@ -674,7 +675,8 @@ def print_table(record: dict[str, Any]) -> None:
         print(f"{r['audience']:>9,}{o['seconds']:>8.1f}{o['first_message_after_s'] or 0:>8.1f}"
               f"{o['msg_per_s']:>8,}"
               f"{o['delivery_msg_per_s'] or 0:>9,}{p.get('msg_per_s', 0):>9,}"
-              f"{r['ratio_ours_over_plain'] or 0:>6.2f}×{w.get('msg_per_s', 0):>8,}"
+              f"{r['ratio_ours_over_plain'] or 0:>6.2f}×"
+              f"{format(w['msg_per_s'], ',') if w else '-':>8}"
               f"{o['peak_rss_mib']:>10.0f}{p.get('peak_rss_mib', 0):>10.0f}"
               f"{o['cpu_us_per_msg']:>9,}{p.get('cpu_us_per_msg', 0):>9,}"
               f"{o['sink']['cpu_seconds']:>6.1f}/{p.get('sink', {}).get('cpu_seconds', 0):<7.1f}"
@@ -688,8 +690,8 @@ def print_table(record: dict[str, Any]) -> None:
     for r in record["results"]:
         t = r["targets"]
         unreachable = "" if t["machine_allows"] else (
-            f" (not reachable here: the transport and the sink alone do "
-            f"{t['ceiling_msg_per_s'] or 0:,}/s)")
+            f" (not reachable here: the fastest peer, "
+            f"{'raw' if 'raw' in r['peers'] else 'plain'}, does {t['ceiling_msg_per_s'] or 0:,}/s)")
         print(f"{r['audience']:>9,}: ratio ≥ {TARGET_RATIO} "
               f"{'met' if t['ratio_met'] else 'MISSED'}; ≥ {TARGET_RATE:,} msg/s "
               f"{'met' if t['msg_per_s_met'] else 'MISSED'}{unreachable}; "
@@ -703,7 +705,7 @@ def print_table(record: dict[str, Any]) -> None:
                    False: "MISSED"}[flat["met"]]
         print(f"memory: ours' peak RSS {flat['rss_growth']:.2f}× from {flat['from']:,} to "
               f"{flat['to']:,} people ({flat['kib_per_person']:+.1f} KiB a person); flat "
-              f"(≤ {TARGET_RSS_GROWTH}×): {verdict}")
+              f"(≤ {TARGET_KIB_PER_PERSON:g} KiB a person): {verdict}")
     for r in record["results"]:
         if "profile" in r:
             print(f"profile ({r['audience']:,} people): {r['profile']['file']}")
